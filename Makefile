@@ -32,6 +32,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 test: lint
 	$(BIN)/python -m pytest

@@ -98,9 +98,12 @@ def write_zst(path: Path, data: bytes) -> Path:
     params = zstandard.ZstdCompressionParameters.from_level(
         3, window_log=31, enable_ldm=True, write_content_size=False
     )
-    with path.open("wb") as raw, zstandard.ZstdCompressor(
-        compression_params=params
-    ).stream_writer(raw, closefd=False) as out:
+    with (
+        path.open("wb") as raw,
+        zstandard.ZstdCompressor(compression_params=params).stream_writer(
+            raw, closefd=False
+        ) as out,
+    ):
         out.write(data)
     return path
 

@@ -58,23 +58,40 @@ worldnews,Tab and nbsp spaces here
 OPTION_CASES = {
     "top 2 subreddits, 2 titles each": (
         ["--top-subreddits", "2", "--per-subreddit", "2"],
-        [("AskReddit", 'What\'s your "comfort" food?'), ("AskReddit", "Best advice, ever? Go."),
-         ("worldnews", "Talks resume & markets rally"),
-         ("worldnews", "שלום: ceasefire holds, officials say")],
+        [
+            ("AskReddit", 'What\'s your "comfort" food?'),
+            ("AskReddit", "Best advice, ever? Go."),
+            ("worldnews", "Talks resume & markets rally"),
+            ("worldnews", "שלום: ceasefire holds, officials say"),
+        ],
     ),
     "exactly these subreddits": (
         ["--subreddit", "aww", "--subreddit", "lowscore"],
         [("LOWSCORE", "never a candidate by score"), ("aww", '🐶 good boy, "very" good')],
     ),
     "--exclude replaces the default list": (
-        ["--exclude", "AskReddit", "--exclude", "worldnews", "--exclude", "aww",
-         "--exclude", "cursedimages", "--per-subreddit", "2"],
+        [
+            "--exclude",
+            "AskReddit",
+            "--exclude",
+            "worldnews",
+            "--exclude",
+            "aww",
+            "--exclude",
+            "cursedimages",
+            "--per-subreddit",
+            "2",
+        ],
         [("me_irl", "me_irl 0"), ("me_irl", "me_irl 1")],
     ),
     "higher --min-score": (
         ["--min-score", "30"],
-        [("AskReddit", 'What\'s your "comfort" food?'), ("AskReddit", "Best advice, ever? Go."),
-         ("AskReddit", "Low score, still top 3"), ("AskReddit", "Too low to make the cut")],
+        [
+            ("AskReddit", 'What\'s your "comfort" food?'),
+            ("AskReddit", "Best advice, ever? Go."),
+            ("AskReddit", "Low score, still top 3"),
+            ("AskReddit", "Too low to make the cut"),
+        ],
     ),
 }
 
@@ -184,12 +201,15 @@ def test_custom_query_file(bigquery_table, tmp_path):
     )
     out = tmp_path / "titles.csv"
 
-    result = run("fetch", "--table", table, "--query", str(query), "--min-score", "15",
-                 "-o", str(out))
+    result = run(
+        "fetch", "--table", table, "--query", str(query), "--min-score", "15", "-o", str(out)
+    )
 
     assert result.exit_code == 0, result.output
-    assert sorted(read_pairs(out)) == [("worldnews", "Talks resume & markets rally"),
-                                       ("worldnews", "שלום: ceasefire holds, officials say")]
+    assert sorted(read_pairs(out)) == [
+        ("worldnews", "Talks resume & markets rally"),
+        ("worldnews", "שלום: ceasefire holds, officials say"),
+    ]
 
 
 def test_custom_query_without_a_title_column_is_refused(bigquery_table, tmp_path):
@@ -202,7 +222,8 @@ def test_custom_query_without_a_title_column_is_refused(bigquery_table, tmp_path
 
     assert result.exit_code == 1
     assert "must return subreddit and title columns; it returned subreddit, score" in (
-        result.output)
+        result.output
+    )
     assert not out.exists()
 
 

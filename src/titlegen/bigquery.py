@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 USD_PER_TIB = 6.25  # on-demand query price (cloud.google.com/bigquery/pricing); 1st TiB/month free
 MAX_BYTES_BILLED = 50 * 2**30  # refuse queries scanning more than this (about $0.31); 0 = no cap
 TIMEOUT = 60.0  # seconds to keep retrying to reach BigQuery before giving up
+JOB_RETRY_TIMEOUT = 600.0  # seconds to keep rerunning a query that failed transiently
+TRANSIENT_JOB_ERRORS = frozenset(
+    {  # BigQuery's error reasons worth running the query again for
+        "backendError",
+        "internalError",
+        "rateLimitExceeded",
+        "jobBackendError",
+        "jobInternalError",
+        "jobRateLimitExceeded",
+    }
+)
 QUERY_FILE = "reddit_titles.sql"
 EMULATOR_PROJECT = "titlegen-local"  # billing project when talking to an emulator
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
@@ -73,7 +84,9 @@ def dry_run(
     with _translated_errors(table, timeout):
         client = make_client(project)
         config = _job_config(parameters, dry_run=True, use_query_cache=False)
-        job = client.query(sql, job_config=config, retry=_retry(timeout), timeout=timeout)
+        job = client.query(
+            sql, job_config=config, timeout=timeout, **_retries(timeout, rerun_failed_jobs=False)
+        )
         return int(job.total_bytes_processed or 0)
 
 
@@ -91,8 +104,10 @@ def fetch(
     with _translated_errors(table, timeout, max_bytes_billed):
         client = make_client(project)
         config = _job_config(parameters, maximum_bytes_billed=max_bytes_billed or None)
-        job = client.query(sql, job_config=config, retry=_retry(timeout), timeout=timeout)
-        rows = _frame(job.result(retry=_retry(timeout)))
+        job = client.query(
+            sql, job_config=config, timeout=timeout, **_retries(timeout, rerun_failed_jobs=False)
+        )
+        rows = _frame(job.result(**_retries(timeout)))
         missing = {"subreddit", "title"} - set(rows.columns)
         if missing:
             raise BigQueryError(
@@ -146,10 +161,29 @@ def _job_config(parameters: dict[str, Any], **options: Any) -> bigquery.QueryJob
     return bigquery.QueryJobConfig(query_parameters=query_parameters, **options)
 
 
-def _retry(timeout: float) -> Any:
+def _retries(timeout: float, *, rerun_failed_jobs: bool = True) -> dict[str, Any]:
+    """Retry policies: requests are retried for ``timeout`` seconds; a failed job is rerun for
+    up to 10 minutes, but only for BigQuery's transient job errors.
+
+    The client's own job retry also wraps the job's creation and reruns it when requests could
+    not be sent at all, which hangs for 10 minutes on an unreachable endpoint whatever
+    ``timeout`` says; so ``client.query`` gets ``rerun_failed_jobs=False`` and the job is rerun
+    from ``job.result`` instead.
+    """
+    from google.api_core.retry import Retry
     from google.cloud.bigquery.retry import DEFAULT_RETRY
 
-    return DEFAULT_RETRY.with_timeout(timeout)
+    job_retry = Retry(predicate=_transient_job_error, timeout=JOB_RETRY_TIMEOUT)
+    return {
+        "retry": DEFAULT_RETRY.with_timeout(timeout),
+        "job_retry": job_retry if rerun_failed_jobs else None,
+    }
+
+
+def _transient_job_error(error: Exception) -> bool:
+    details = getattr(error, "errors", None) or []
+    reason = details[0].get("reason") if details and isinstance(details[0], dict) else None
+    return reason in TRANSIENT_JOB_ERRORS
 
 
 @contextlib.contextmanager

@@ -60,46 +60,105 @@ def cli() -> None:
 BIGQUERY_ONLY = ("table", "month", "project", "dry_run", "max_bytes_billed", "query_file")
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   titlegen fetch --source data/sample --per-subreddit 100 -o data/sample_titles.csv
   titlegen fetch --source RS_2019-08.zst
   titlegen fetch --month 2019_08 --dry-run
   titlegen fetch --table my-project.reddit.posts --subreddit AskReddit --subreddit Jokes
-""")
-@click.option("--source", type=click.Path(path_type=Path),
-              help="Read a local Reddit submission dump (a file, or a folder of them; JSON "
-                   "lines, plain or .zst/.gz/.bz2/.xz) instead of BigQuery.")
-@click.option("--table", metavar="PROJECT.DATASET.TABLE",
-              help="BigQuery table of Reddit posts (subreddit, title, score, author).")
-@click.option("--month", metavar="YYYY_MM",
-              help=f"Use fh-bigquery.reddit_posts.YYYY_MM.  [default: {sel.MONTH}]")
-@click.option("--min-score", type=int, default=sel.MIN_SCORE, show_default=True,
-              help="A subreddit is a candidate if it has posts scoring at least this.")
-@click.option("--top-subreddits", type=click.IntRange(min=1), default=sel.TOP_SUBREDDITS,
-              show_default=True, help="Keep this many subreddits, those with most authors.")
-@click.option("--per-subreddit", type=click.IntRange(min=1), default=sel.PER_SUBREDDIT,
-              show_default=True, help="Take this many top-scoring titles from each subreddit.")
-@click.option("--exclude", multiple=True, metavar="NAME",
-              help=f"Leave out this subreddit; repeatable, replaces the default list "
-                   f"({', '.join(sel.EXCLUDED)}). --exclude '' excludes none.")
-@click.option("--subreddit", "subreddits", multiple=True, metavar="NAME",
-              help="Use exactly this subreddit (repeatable) instead of the top ones.")
-@click.option("--query", "query_file", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Run this SQL file instead (BigQuery; must return "
-              "subreddit and title columns; may use ${table} and the @parameters).")
-@click.option("--project", envvar="GOOGLE_CLOUD_PROJECT",
-              help="Google Cloud project billed for the query.  [default: your gcloud project]")
-@click.option("--dry-run", is_flag=True,
-              help="Only report how much the query would scan and cost; nothing is billed.")
-@click.option("--max-bytes-billed", type=_ByteSize(),
-              default=units.format_size(bigquery.MAX_BYTES_BILLED).replace(" ", ""),
-              show_default=True,
-              help="BigQuery refuses a query that would scan more (0 = no cap).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=bigquery.TIMEOUT,
-              show_default=True, help="Seconds to keep trying to reach BigQuery.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=FETCH_OUT, show_default=True, help="CSV file to write (subreddit,title).")
+"""
+)
+@click.option(
+    "--source",
+    type=click.Path(path_type=Path),
+    help="Read a local Reddit submission dump (a file, or a folder of them; JSON "
+    "lines, plain or .zst/.gz/.bz2/.xz) instead of BigQuery.",
+)
+@click.option(
+    "--table",
+    metavar="PROJECT.DATASET.TABLE",
+    help="BigQuery table of Reddit posts (subreddit, title, score, author).",
+)
+@click.option(
+    "--month",
+    metavar="YYYY_MM",
+    help=f"Use fh-bigquery.reddit_posts.YYYY_MM.  [default: {sel.MONTH}]",
+)
+@click.option(
+    "--min-score",
+    type=int,
+    default=sel.MIN_SCORE,
+    show_default=True,
+    help="A subreddit is a candidate if it has posts scoring at least this.",
+)
+@click.option(
+    "--top-subreddits",
+    type=click.IntRange(min=1),
+    default=sel.TOP_SUBREDDITS,
+    show_default=True,
+    help="Keep this many subreddits, those with most authors.",
+)
+@click.option(
+    "--per-subreddit",
+    type=click.IntRange(min=1),
+    default=sel.PER_SUBREDDIT,
+    show_default=True,
+    help="Take this many top-scoring titles from each subreddit.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="NAME",
+    help=f"Leave out this subreddit; repeatable, replaces the default list "
+    f"({', '.join(sel.EXCLUDED)}). --exclude '' excludes none.",
+)
+@click.option(
+    "--subreddit",
+    "subreddits",
+    multiple=True,
+    metavar="NAME",
+    help="Use exactly this subreddit (repeatable) instead of the top ones.",
+)
+@click.option(
+    "--query",
+    "query_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Run this SQL file instead (BigQuery; must return "
+    "subreddit and title columns; may use ${table} and the @parameters).",
+)
+@click.option(
+    "--project",
+    envvar="GOOGLE_CLOUD_PROJECT",
+    help="Google Cloud project billed for the query.  [default: your gcloud project]",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only report how much the query would scan and cost; nothing is billed.",
+)
+@click.option(
+    "--max-bytes-billed",
+    type=_ByteSize(),
+    default=units.format_size(bigquery.MAX_BYTES_BILLED).replace(" ", ""),
+    show_default=True,
+    help="BigQuery refuses a query that would scan more (0 = no cap).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=bigquery.TIMEOUT,
+    show_default=True,
+    help="Seconds to keep trying to reach BigQuery.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=FETCH_OUT,
+    show_default=True,
+    help="CSV file to write (subreddit,title).",
+)
 @click.pass_context
 def fetch(ctx: click.Context, source: Path | None, out: Path, **options: Any) -> None:
     """Pull Reddit post titles (BigQuery or a local dump) into a CSV dataset.
@@ -109,31 +168,42 @@ def fetch(ctx: click.Context, source: Path | None, out: Path, **options: Any) ->
     Titles are cleaned (HTML entities, stray characters, whitespace); deleted, removed and
     repeated ones are dropped. The file is written only when everything succeeded.
     """
-    excluded = tuple(name for name in options["exclude"] if name) if options["exclude"] else (
-        sel.EXCLUDED)
+    excluded = (
+        tuple(name for name in options["exclude"] if name) if options["exclude"] else (sel.EXCLUDED)
+    )
     selection = sel.Selection(
-        min_score=options["min_score"], top_subreddits=options["top_subreddits"],
-        per_subreddit=options["per_subreddit"], excluded=excluded,
-        subreddits=options["subreddits"])
+        min_score=options["min_score"],
+        top_subreddits=options["top_subreddits"],
+        per_subreddit=options["per_subreddit"],
+        excluded=excluded,
+        subreddits=options["subreddits"],
+    )
     if source is not None:
         _refuse_bigquery_options(ctx, options)
         rows, summary = _select_local(source, selection)
     else:
         if options["table"] and options["month"]:
             raise TitlegenError("Pass --table or --month, not both.")
-        table = sel.check_table(options["table"]) if options["table"] else sel.month_table(
-            options["month"] or sel.MONTH)
+        table = (
+            sel.check_table(options["table"])
+            if options["table"]
+            else sel.month_table(options["month"] or sel.MONTH)
+        )
         if options["dry_run"]:
             _dry_run(table, selection, options)
             return
         rows, summary = _select_bigquery(table, selection, options)
     titles = dataset.tidy(rows)
     if titles.empty:
-        raise TitlegenError("No titles matched the selection, so nothing was written: "
-                            "try a lower --min-score or other --subreddit names.")
+        raise TitlegenError(
+            "No titles matched the selection, so nothing was written: "
+            "try a lower --min-score or other --subreddit names."
+        )
     dataset.write_dataset(titles, out)
-    click.echo(f"Wrote {len(titles):,} titles from {titles['subreddit'].nunique():,} "
-               f"subreddits to {out} ({summary}).")
+    click.echo(
+        f"Wrote {len(titles):,} titles from {titles['subreddit'].nunique():,} "
+        f"subreddits to {out} ({summary})."
+    )
 
 
 def _refuse_bigquery_options(ctx: click.Context, options: dict[str, Any]) -> None:
@@ -150,36 +220,55 @@ def _select_local(source: Path, selection: sel.Selection) -> tuple[Any, str]:
 
     files = dumps.find_files(source)
     total = sum(path.stat().st_size for path in files)
-    with tqdm(total=total, unit="B", unit_scale=True, desc="Reading dump", disable=None,
-              leave=False) as bar:
+    with tqdm(
+        total=total, unit="B", unit_scale=True, desc="Reading dump", disable=None, leave=False
+    ) as bar:
         rows, stats = dumps.select_titles(files, selection, on_progress=bar.update)
     summary = f"read {stats.posts:,} posts, skipped {stats.skipped:,} malformed lines"
     for path in stats.truncated:
-        click.echo(f"Warning: {path} ended early (an incomplete download?); "
-                   "used the posts before the cut.", err=True)
+        click.echo(
+            f"Warning: {path} ended early (an incomplete download?); "
+            "used the posts before the cut.",
+            err=True,
+        )
     return rows, summary
 
 
-def _select_bigquery(table: str, selection: sel.Selection,
-                     options: dict[str, Any]) -> tuple[Any, str]:
+def _select_bigquery(
+    table: str, selection: sel.Selection, options: dict[str, Any]
+) -> tuple[Any, str]:
     click.echo(f"Querying {table} on {bigquery.endpoint()}...", err=True)
     result = bigquery.fetch(
-        selection, table=table, query_file=options["query_file"], project=options["project"],
-        max_bytes_billed=options["max_bytes_billed"], timeout=options["timeout"])
-    processed = "unknown" if result.bytes_processed is None else units.format_size(
-        result.bytes_processed)
+        selection,
+        table=table,
+        query_file=options["query_file"],
+        project=options["project"],
+        max_bytes_billed=options["max_bytes_billed"],
+        timeout=options["timeout"],
+    )
+    processed = (
+        "unknown" if result.bytes_processed is None else units.format_size(result.bytes_processed)
+    )
     return result.rows, f"BigQuery processed {processed}"
 
 
 def _dry_run(table: str, selection: sel.Selection, options: dict[str, Any]) -> None:
-    nbytes = bigquery.dry_run(selection, table=table, query_file=options["query_file"],
-                              project=options["project"], timeout=options["timeout"])
+    nbytes = bigquery.dry_run(
+        selection,
+        table=table,
+        query_file=options["query_file"],
+        project=options["project"],
+        timeout=options["timeout"],
+    )
     click.echo(
         f"The query on {table} would process {units.format_size(nbytes)}: about "
         f"${bigquery.price(nbytes):.2f} at ${bigquery.USD_PER_TIB:g} per TiB on demand "
-        f"(the first 1 TiB each month is free). Nothing was run or billed.")
+        f"(the first 1 TiB each month is free). Nothing was run or billed."
+    )
     cap = options["max_bytes_billed"]
     if cap and nbytes > cap:
-        click.echo(f"That is over the --max-bytes-billed cap of {units.format_size(cap)}: "
-                   f"raise it, for example --max-bytes-billed "
-                   f"{units.format_size(nbytes * 2).replace(' ', '')}")
+        click.echo(
+            f"That is over the --max-bytes-billed cap of {units.format_size(cap)}: "
+            f"raise it, for example --max-bytes-billed "
+            f"{units.format_size(nbytes * 2).replace(' ', '')}"
+        )

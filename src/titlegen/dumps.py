@@ -112,7 +112,7 @@ def _load(
                 stats.skipped += line.strip() != b""  # blank lines are not malformed
             else:
                 stats.posts += 1
-                for name, value in zip(_FIELDS, post):
+                for name, value in zip(_FIELDS, post, strict=True):
                     columns[name].append(value)
                 if len(columns["subreddit"]) >= BATCH:
                     _insert(con, columns)
@@ -135,12 +135,16 @@ def parse_post(line: bytes) -> tuple[str, str | None, int | None, str | None] | 
     return (
         post["subreddit"],
         title if isinstance(title, str) else None,
-        score if isinstance(score, int) and not isinstance(score, bool) else _int(score),
+        _int(score),
         author if isinstance(author, str) else None,
     )
 
 
 def _int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, (str, float)):
+        return None
     try:
         return int(value)  # type: ignore[call-overload]  # "12" or 12.0 in older dumps
     except (TypeError, ValueError, OverflowError):
@@ -187,7 +191,8 @@ def _chunks(raw: io.BufferedReader, path: Path, stats: Stats) -> Iterator[bytes]
     except EOFError:
         stats.truncated.append(path)
     except (OSError, zlib.error, lzma.LZMAError) as error:
-        raise SourceError(f"Cannot read {path}: it is not a valid {kind} file ({error}).") from error
+        message = f"Cannot read {path}: it is not a valid {kind} file ({error})."
+        raise SourceError(message) from error
 
 
 def _zstd_chunks(raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes]:

@@ -1,0 +1,94 @@
+"""Title cleaning and the CSV dataset file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from titlegen import units
+from titlegen.atomic import atomic_write
+from titlegen.dataset import clean_title, tidy, write_dataset
+from titlegen.errors import TitlegenError
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Fish &amp; chips", "Fish & chips"),
+        (
+            "&lt;3 &gt; &quot;hi&quot; &#39;yo&#39; &eacute;t&eacute; &#x1F600;",
+            "<3 > \"hi\" 'yo' été 😀",
+        ),
+        ("&amp;amp; is unescaped once", "&amp; is unescaped once"),
+        ("line\nbreak\r\nand\ttab", "line break and tab"),
+        ("\u00a0no-break\u2003em\u3000ideographic ", "no-break em ideographic"),
+        ("repl\ufffdacement", "replacement"),
+        ("  [deleted]  ", "[deleted]"),
+        ("مرحبا, שלום, 你好", "مرحبا, שלום, 你好"),
+    ],
+)
+def test_clean_title(raw, clean):
+    assert clean_title(raw) == clean
+
+
+def test_tidy_drops_placeholders_and_repeats_and_sorts():
+    rows = pd.DataFrame(
+        {
+            "subreddit": ["b", "b", "a", "a", "a", "a", "a"],
+            "title": ["x", "x &amp; y", "[removed]", "x", " ", "x & y", "x  & y"],
+            "score": [1, 2, 50, 3, 40, 9, 10],
+        }
+    )
+
+    result = tidy(rows)
+
+    assert result.to_dict("list") == {
+        "subreddit": ["a", "a", "b", "b"],
+        "title": ["x & y", "x", "x & y", "x"],
+    }
+
+
+def test_write_dataset_is_atomic(tmp_path):
+    out = tmp_path / "t.csv"
+    write_dataset(pd.DataFrame({"subreddit": ["a"], "title": ['say "hi", ok']}), out)
+    assert out.read_text(encoding="utf-8") == 'subreddit,title\na,"say ""hi"", ok"\n'
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+
+
+def test_atomic_write_leaves_nothing_when_the_block_fails(tmp_path):
+    out = tmp_path / "t.csv"
+    out.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_write(out) as f:
+        f.write("half of the new")
+        raise KeyboardInterrupt
+    assert out.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("0", 0),
+        ("1000", 1000),
+        ("50GB", 50 * 10**9),
+        ("50GiB", 50 * 2**30),
+        ("1.5 TiB", int(1.5 * 2**40)),
+        ("200g", 200 * 10**9),
+        ("10 kb", 10_000),
+    ],
+)
+def test_parse_size(text, size):
+    assert units.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-5GB", "5 parsecs", "1e9"])
+def test_parse_size_refuses_nonsense(text):
+    with pytest.raises(TitlegenError, match="is not a size"):
+        units.parse_size(text)
+
+
+def test_format_size():
+    assert units.format_size(0) == "0 B"
+    assert units.format_size(1536) == "1.5 KiB"
+    assert units.format_size(50 * 2**30) == "50 GiB"
+    assert units.format_size(3 * 2**50) == "3072 TiB"
