@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from titlegen import __version__, bigquery, dataset, units
+from titlegen import __version__, bigquery, dataset, download, units
 from titlegen import selection as sel
 from titlegen.errors import TitlegenError
 
@@ -272,3 +272,62 @@ def _dry_run(table: str, selection: sel.Selection, options: dict[str, Any]) -> N
             f"raise it, for example --max-bytes-billed "
             f"{units.format_size(nbytes * 2).replace(' ', '')}"
         )
+
+
+@cli.command(
+    "download",
+    epilog="""\b
+Examples:
+  titlegen download                 # 124M, the smallest, into models/124M/
+  titlegen download 355M --model-dir ~/gpt2-models
+  TITLEGEN_MODEL_URL=https://mirror.example/gpt-2 titlegen download 774M
+""",
+)
+@click.argument("model", default="124M", metavar="[MODEL]")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=download.MODEL_DIR,
+    show_default=True,
+    help="Folder that holds one subfolder per model.",
+)
+@click.option(
+    "--base-url",
+    envvar=download.BASE_URL_ENV,
+    default=download.BASE_URL,
+    show_default=True,
+    help=f"Where the models are: a mirror of OpenAI's storage.  [env var: {download.BASE_URL_ENV}]",
+)
+@click.option("--force", is_flag=True, help="Download every file again, even complete ones.")
+def download_command(model: str, model_dir: Path, base_url: str, force: bool) -> None:
+    """Download a GPT-2 model (124M, 355M, 774M or 1558M) from OpenAI.
+
+    The old names 117M and 345M mean 124M and 355M. Files are checked against the size the
+    server announces and renamed into place only when complete; run the command again to
+    resume an interrupted download.
+    """
+    from tqdm import tqdm
+
+    name = download.canonical(model)
+    with tqdm(unit="B", unit_scale=True, desc=f"GPT-2 {name}", disable=None) as bar:
+
+        def on_total(total: int, done: int) -> None:
+            bar.reset(total=total)
+            bar.update(done)
+
+        report = download.download(
+            name,
+            model_dir=model_dir,
+            url=base_url,
+            force=force,
+            on_total=on_total,
+            on_progress=bar.update,
+        )
+    if report.fetched:
+        click.echo(
+            f"Downloaded {len(report.fetched)} files ({units.format_size(report.nbytes)}) of "
+            f"GPT-2 {name} to {report.folder}"
+            + (f"; {len(report.skipped)} were already complete." if report.skipped else ".")
+        )
+    else:
+        click.echo(f"GPT-2 {name} is already complete in {report.folder}.")
