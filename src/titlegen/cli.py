@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from titlegen import __version__, bigquery, dataset, download, units
+from titlegen import __version__, bigquery, dataset, download, new_model, units
 from titlegen import selection as sel
 from titlegen.errors import TitlegenError
 
@@ -331,3 +331,85 @@ def download_command(model: str, model_dir: Path, base_url: str, force: bool) ->
         )
     else:
         click.echo(f"GPT-2 {name} is already complete in {report.folder}.")
+
+
+@cli.command(
+    "new-model",
+    epilog="""\b
+Examples:
+  titlegen new-model titles-small --from data/reddit_titles.csv
+  titlegen new-model titles-wide --from data/reddit_titles.csv --layers 6 --embd 384 --heads 6
+""",
+)
+@click.argument("name")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Dataset whose titles the vocabulary is learned from (CSV with a title column, or text).",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=download.MODEL_DIR,
+    show_default=True,
+    help="Folder that holds one subfolder per model.",
+)
+@click.option(
+    "--layers",
+    type=click.IntRange(min=1),
+    default=new_model.LAYERS,
+    show_default=True,
+    help="Transformer blocks (124M has 12).",
+)
+@click.option(
+    "--embd",
+    type=click.IntRange(min=1),
+    default=new_model.EMBD,
+    show_default=True,
+    help="Width, a multiple of --heads (124M has 768).",
+)
+@click.option(
+    "--heads",
+    type=click.IntRange(min=1),
+    default=new_model.HEADS,
+    show_default=True,
+    help="Attention heads (124M has 12).",
+)
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(min=257),
+    default=new_model.VOCAB_SIZE,
+    show_default=True,
+    help="BPE vocabulary size; a small dataset may give fewer.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=new_model.SEED,
+    show_default=True,
+    help="Seed of the random initial weights.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model of that name.")
+def new_model_command(
+    name: str, source: Path, model_dir: Path, seed: int, overwrite: bool, **shape: int
+) -> None:
+    """Create an untrained GPT-2 with a vocabulary learned from a dataset.
+
+    The model has GPT-2's layout and can be trained with titlegen train (or gpt-2-simple) from
+    scratch: small ones learn titles in minutes on a CPU, without downloading anything.
+    """
+    click.echo(f"Learning a vocabulary from {source} and initialising the weights...", err=True)
+    hparams = new_model.create(
+        name,
+        source,
+        model_dir=model_dir,
+        shape=new_model.Shape(**shape),
+        seed=seed,
+        overwrite=overwrite,
+    )
+    click.echo(
+        f"Created {model_dir / name}: {hparams['n_layer']} layers, {hparams['n_embd']} wide, "
+        f"{hparams['n_head']} heads, {hparams['n_vocab']:,} tokens."
+    )
