@@ -22,6 +22,8 @@ os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 os.environ.pop("GOOGLE_CLOUD_PROJECT", None)
 
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--layers", "1", "--embd", "32", "--heads", "2", "--vocab-size", "400"]  # new-model
 EMULATOR_PROJECT = "test-project"
 POST_FIELDS = ("subreddit", "title", "score", "author")
 
@@ -111,3 +113,32 @@ def write_zst(path: Path, data: bytes) -> Path:
 def write_gz(path: Path, data: bytes) -> Path:
     path.write_bytes(gzip.compress(data))
     return path
+
+
+def _run(*args: str):
+    from click.testing import CliRunner
+
+    from titlegen.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def titles_csv(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "titles.csv"
+    result = _run(
+        "fetch", "--source", str(ROOT / "data" / "sample"), "--per-subreddit", "100", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(titles_csv, tmp_path_factory) -> Path:
+    models = tmp_path_factory.mktemp("models")
+    result = _run("new-model", "tiny", "--from", str(titles_csv), "--model-dir", str(models), *TINY)
+    assert result.exit_code == 0, result.output
+    assert "Created" in result.output and "1 layers, 32 wide, 2 heads, 400 tokens" in (
+        result.output
+    )
+    return models / "tiny"

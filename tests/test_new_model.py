@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TINY
 
 from titlegen.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--layers", "1", "--embd", "32", "--heads", "2", "--vocab-size", "400"]
 TRICKY = (
     "<|startoftext|>What's your 🐶's name?! שלום, 你好  tabs\tand\u00a0no-break"
     " «quotes» & <|endoftext|>\n<|startoftext|>ELI5: 100% (really)?<|endoftext|>\n"
@@ -20,27 +18,6 @@ TRICKY = (
 
 def run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def titles_csv(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "titles.csv"
-    result = run(
-        "fetch", "--source", str(ROOT / "data" / "sample"), "--per-subreddit", "100", "-o", str(out)
-    )
-    assert result.exit_code == 0, result.output
-    return out
-
-
-@pytest.fixture(scope="module")
-def tiny_model(titles_csv, tmp_path_factory) -> Path:
-    models = tmp_path_factory.mktemp("models")
-    result = run("new-model", "tiny", "--from", str(titles_csv), "--model-dir", str(models), *TINY)
-    assert result.exit_code == 0, result.output
-    assert "Created" in result.output and "1 layers, 32 wide, 2 heads, 400 tokens" in (
-        result.output
-    )
-    return models / "tiny"
 
 
 def test_layout_is_what_gpt_2_simple_reads(tiny_model):

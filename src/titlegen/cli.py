@@ -12,8 +12,9 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from titlegen import __version__, bigquery, dataset, download, new_model, units
+from titlegen import __version__, bigquery, dataset, download, encoding, new_model, units
 from titlegen import selection as sel
+from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
 FETCH_OUT = Path("data/reddit_titles.csv")  # where fetch writes, and train reads, by default
@@ -161,16 +162,16 @@ Examples:
 )
 @click.pass_context
 def fetch(ctx: click.Context, source: Path | None, out: Path, **options: Any) -> None:
-    """Pull Reddit post titles (BigQuery or a local dump) into a CSV dataset.
+    """Pull Reddit titles into a CSV dataset.
 
-    Selects like the seed project's query: the subreddits with the most different authors
-    among posts scoring at least --min-score, then each one's top --per-subreddit titles.
+    Reads BigQuery, or a local Reddit dump with --source. Selects like the seed project's
+    query: the subreddits with the most different authors among posts scoring at least
+    --min-score, then each one's top --per-subreddit titles.
     Titles are cleaned (HTML entities, stray characters, whitespace); deleted, removed and
     repeated ones are dropped. The file is written only when everything succeeded.
     """
-    excluded = (
-        tuple(name for name in options["exclude"] if name) if options["exclude"] else (sel.EXCLUDED)
-    )
+    named = options["exclude"]
+    excluded = tuple(name for name in named if name) if named else sel.EXCLUDED
     selection = sel.Selection(
         min_score=options["min_score"],
         top_subreddits=options["top_subreddits"],
@@ -300,9 +301,10 @@ Examples:
 )
 @click.option("--force", is_flag=True, help="Download every file again, even complete ones.")
 def download_command(model: str, model_dir: Path, base_url: str, force: bool) -> None:
-    """Download a GPT-2 model (124M, 355M, 774M or 1558M) from OpenAI.
+    """Download a GPT-2 model from OpenAI.
 
-    The old names 117M and 345M mean 124M and 355M. Files are checked against the size the
+    MODEL is 124M (the default), 355M, 774M or 1558M; the old names 117M and 345M mean 124M and
+    355M. Files are checked against the size the
     server announces and renamed into place only when complete; run the command again to
     resume an interrupted download.
     """
@@ -395,9 +397,10 @@ Examples:
 def new_model_command(
     name: str, source: Path, model_dir: Path, seed: int, overwrite: bool, **shape: int
 ) -> None:
-    """Create an untrained GPT-2 with a vocabulary learned from a dataset.
+    """Create an untrained GPT-2 from a dataset.
 
-    The model has GPT-2's layout and can be trained with titlegen train (or gpt-2-simple) from
+    Its BPE vocabulary is learned from the dataset's titles. The model has GPT-2's layout and
+    can be trained with titlegen train (or gpt-2-simple) from
     scratch: small ones learn titles in minutes on a CPU, without downloading anything.
     """
     click.echo(f"Learning a vocabulary from {source} and initialising the weights...", err=True)
@@ -413,3 +416,76 @@ def new_model_command(
         f"Created {model_dir / name}: {hparams['n_layer']} layers, {hparams['n_embd']} wide, "
         f"{hparams['n_head']} heads, {hparams['n_vocab']:,} tokens."
     )
+
+
+def vocabulary_options(command: Any) -> Any:
+    """--model/--model-dir or --run-name/--checkpoint-dir: whose vocabulary to use."""
+    options = [
+        click.option(
+            "--model", default="124M", show_default=True, help="Base model whose vocabulary to use."
+        ),
+        click.option(
+            "--model-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=encoding.MODEL_DIR,
+            show_default=True,
+            help="Folder of base models.",
+        ),
+        click.option("--run-name", help="Use this training run's vocabulary instead."),
+        click.option(
+            "--checkpoint-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=encoding.CHECKPOINT_DIR,
+            show_default=True,
+            help="Folder of training runs.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen encode data/reddit_titles.csv data/reddit_titles.npz --model 124M
+  titlegen encode data/reddit_titles.csv data/titles.npz --model titles-small
+""",
+)
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@vocabulary_options
+def encode(source: Path, out: Path, **vocabulary: Any) -> None:
+    """Encode a dataset into GPT-2 tokens (.npz).
+
+    SOURCE is a CSV with a title column, or a text file. Like gpt-2-simple's encode_dataset,
+    but a CSV's title column is read by name and each title
+    is framed by <|startoftext|> and <|endoftext|>. The .npz can be trained on directly.
+    """
+    folder = encoding.vocabulary_folder(**vocabulary)
+    result = encoding.encode_file(source, out, folder)
+    click.echo(f"Wrote {result.tokens:,} tokens to {out} (vocabulary of {folder}).")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen decode data/reddit_titles.npz | head
+  titlegen decode data/reddit_titles.npz data/reddit_titles_decoded.txt --model 124M
+""",
+)
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@vocabulary_options
+def decode(source: Path, out: Path | None, **vocabulary: Any) -> None:
+    """Turn GPT-2 tokens (.npz) back into text.
+
+    Writes to OUT, or to standard output.
+    """
+    text = encoding.decode_file(source, encoding.vocabulary_folder(**vocabulary))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_write(out, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    click.echo(f"Wrote {len(text):,} characters to {out}.", err=True)

@@ -1,0 +1,138 @@
+"""`titlegen encode` / `decode`: the same tokens as gpt-2-simple, and back to the same text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from titlegen import dataset, encoding
+from titlegen.cli import cli
+
+# Emoji, CJK, right-to-left, whitespace runs, contractions, digits and the marker strings glued
+# to punctuation: the places where a BPE re-implementation would drift.
+CORPUS = [
+    "<|startoftext|>What's your 🐶's name?! שלום, 你好  tabs\tand\u00a0no-break «q» &"
+    " <|endoftext|>\n",
+    "I'm   they're we've  you'll he'd 's 't  123 4567 ١٢٣ ～ ???!!!<|endoftext|><|endoftext|>",
+    "\n\n\n   leading and trailing   \n",
+    "e\u0301 combining, ﬁ ligature, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢, zero\u200bwidth, مرحبا بالعالم",
+]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def vocab(model) -> list[str]:
+    return ["--model", model.name, "--model-dir", str(model.parent)]
+
+
+@pytest.mark.parametrize("text", CORPUS)
+def test_tokens_are_gpt_2_simples(text, tiny_model):
+    from gpt_2_simple.src import encoder
+
+    reference = encoder.get_encoder(str(tiny_model))
+    tokenizer = encoding.load_tokenizer(tiny_model)
+
+    assert encoding.encode(text, tokenizer) == reference.encode(text)
+    assert tokenizer.decode(encoding.encode(text, tokenizer)) == text
+
+
+def test_encode_csv_then_decode(tiny_model, titles_csv, tmp_path):
+    out = tmp_path / "titles.npz"
+
+    result = run("encode", str(titles_csv), str(out), *vocab(tiny_model))
+
+    assert result.exit_code == 0, result.output
+    from gpt_2_simple.src import encoder
+
+    text = "".join(dataset.documents(dataset.read_titles(titles_csv)))
+    with np.load(out) as npz:
+        (chunk,) = [npz[name] for name in npz.files]
+    assert chunk.tolist() == encoder.get_encoder(str(tiny_model)).encode(text)
+    assert f"Wrote {chunk.size:,} tokens" in result.output
+
+    decoded = run("decode", str(out), *vocab(tiny_model))
+    assert decoded.exit_code == 0
+    assert decoded.stdout == text
+    assert decoded.stdout.startswith("<|startoftext|>")  # titles, not subreddit names
+
+
+def test_the_npz_is_what_gpt_2_simple_loads(tiny_model, titles_csv, tmp_path):
+    from gpt_2_simple.src import encoder
+    from gpt_2_simple.src.load_dataset import load_dataset
+
+    out = tmp_path / "titles.npz"
+    run("encode", str(titles_csv), str(out), *vocab(tiny_model))
+
+    chunks = load_dataset(encoder.get_encoder(str(tiny_model)), str(out), 50000)
+
+    text = "".join(dataset.documents(dataset.read_titles(titles_csv)))
+    assert [c.tolist() for c in chunks] == [encoder.get_encoder(str(tiny_model)).encode(text)]
+
+
+def test_encode_text_file_and_decode_to_a_file(tiny_model, tmp_path):
+    source = tmp_path / "corpus.txt"
+    source.write_text("".join(CORPUS), encoding="utf-8")
+
+    run("encode", str(source), str(tmp_path / "c.npz"), *vocab(tiny_model))
+    result = run("decode", str(tmp_path / "c.npz"), str(tmp_path / "back.txt"), *vocab(tiny_model))
+
+    assert result.exit_code == 0
+    assert (tmp_path / "back.txt").read_text(encoding="utf-8") == "".join(CORPUS)
+
+
+def test_run_vocabulary(tiny_model, titles_csv, tmp_path):
+    run_dir = tmp_path / "checkpoint" / "run1"
+    run_dir.mkdir(parents=True)
+    for name in encoding.VOCABULARY:
+        (run_dir / name).write_bytes((tiny_model / name).read_bytes())
+
+    result = run(
+        "encode",
+        str(titles_csv),
+        str(tmp_path / "t.npz"),
+        "--run-name",
+        "run1",
+        "--checkpoint-dir",
+        str(tmp_path / "checkpoint"),
+    )
+
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["encode", "{csv}", "{tmp}/o.npz", "--model-dir", "{tmp}/none"],
+            "has no GPT-2 vocabulary (encoder.json, vocab.bpe): run: titlegen download 124M",
+        ),
+        (
+            ["encode", "{csv}", "{tmp}/o.npz", "--model", "mine", "--model-dir", "{tmp}/none"],
+            "create it with titlegen new-model mine --from DATASET",
+        ),
+        (
+            ["encode", "{csv}", "{tmp}/o.npz", "--run-name", "../x"],
+            "--run-name '../x' is not a folder name",
+        ),
+        (["encode", "{csv}", "{tmp}/o.txt", "{vocab}"], "The output must be an .npz file"),
+        (["encode", "{tmp}/missing.csv", "{tmp}/o.npz", "{vocab}"], "missing.csv does not exist"),
+        (["decode", "{tmp}/missing.npz", "{vocab}"], "missing.npz does not exist"),
+        (["decode", "{csv}", "{vocab}"], "is not an .npz file of tokens"),
+        (["decode", "{big}", "{vocab}"], "holds token ids outside this vocabulary (0-399)"),
+    ],
+)
+def test_bad_input(args, message, tiny_model, titles_csv, tmp_path):
+    np.savez_compressed(tmp_path / "big.npz", np.array([1, 2, 50000]))
+    values = {"csv": titles_csv, "tmp": tmp_path, "big": tmp_path / "big.npz"}
+    argv = []
+    for arg in args:
+        argv += vocab(tiny_model) if arg == "{vocab}" else [arg.format(**values)]
+
+    result = run(*argv)
+
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.npz").exists()
