@@ -73,7 +73,7 @@ def test_existing_model_is_not_replaced(tiny_model, titles_csv):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["../escape", "--from", "{csv}"], "is not a usable model name"),
+        (["../escape", "--from", "{csv}"], "NAME '../escape' is not a folder name"),
         (["m", "--from", "{missing}"], "does not exist: make one with titlegen fetch"),
         (["m", "--from", "{no_title}"], "has no title column (found: subreddit, text)"),
         (["m", "--from", "{empty}"], "holds no titles"),

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from titlegen import __version__, bigquery, dataset, download, encoding, new_model, units
+from titlegen import __version__, bigquery, dataset, download, encoding, new_model, paths, units
 from titlegen import selection as sel
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
@@ -288,7 +288,7 @@ Examples:
 @click.option(
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=download.MODEL_DIR,
+    default=paths.MODEL_DIR,
     show_default=True,
     help="Folder that holds one subfolder per model.",
 )
@@ -354,7 +354,7 @@ Examples:
 @click.option(
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=download.MODEL_DIR,
+    default=paths.MODEL_DIR,
     show_default=True,
     help="Folder that holds one subfolder per model.",
 )
@@ -427,7 +427,7 @@ def vocabulary_options(command: Any) -> Any:
         click.option(
             "--model-dir",
             type=click.Path(file_okay=False, path_type=Path),
-            default=encoding.MODEL_DIR,
+            default=paths.MODEL_DIR,
             show_default=True,
             help="Folder of base models.",
         ),
@@ -435,7 +435,7 @@ def vocabulary_options(command: Any) -> Any:
         click.option(
             "--checkpoint-dir",
             type=click.Path(file_okay=False, path_type=Path),
-            default=encoding.CHECKPOINT_DIR,
+            default=paths.CHECKPOINT_DIR,
             show_default=True,
             help="Folder of training runs.",
         ),

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from titlegen import paths
 from titlegen.errors import TitlegenError
 
 BASE_URL = "https://openaipublic.blob.core.windows.net/gpt-2"  # OpenAI's public storage
 BASE_URL_ENV = "TITLEGEN_MODEL_URL"  # a mirror, or a local server in tests
-MODEL_DIR = Path("models")  # where gpt-2-simple looks for base models
 MODELS = ("124M", "355M", "774M", "1558M")
 ALIASES = {"117M": "124M", "345M": "355M"}  # the names OpenAI first used
 FILES = (
@@ -65,7 +65,7 @@ def base_url(override: str | None = None) -> str:
 def download(
     model: str,
     *,
-    model_dir: Path = MODEL_DIR,
+    model_dir: Path = paths.MODEL_DIR,
     url: str | None = None,
     force: bool = False,
     on_total: Callable[[int, int], object] | None = None,

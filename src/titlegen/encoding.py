@@ -8,23 +8,19 @@ Tokens come from Hugging Face ``tokenizers`` built from the model's own ``encode
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titlegen import dataset
+from titlegen import dataset, paths
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-MODEL_DIR = Path("models")
-CHECKPOINT_DIR = Path("checkpoint")
 VOCABULARY = ("encoder.json", "vocab.bpe")
 DOWNLOADABLE = ("124M", "355M", "774M", "1558M", "117M", "345M")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -36,17 +32,17 @@ class Encoded:
 def vocabulary_folder(
     *,
     model: str | None = None,
-    model_dir: Path = MODEL_DIR,
+    model_dir: Path = paths.MODEL_DIR,
     run_name: str | None = None,
-    checkpoint_dir: Path = CHECKPOINT_DIR,
+    checkpoint_dir: Path = paths.CHECKPOINT_DIR,
 ) -> Path:
     """The folder whose vocabulary to use: a training run's, or else a base model's."""
     if run_name is not None:
-        folder = checkpoint_dir / _safe_name(run_name, "--run-name")
+        folder = checkpoint_dir / paths.folder_name(run_name, "--run-name")
         hint = f"train it first with titlegen train --run-name {run_name}"
     else:
         model = model or "124M"
-        folder = model_dir / _safe_name(model, "--model")
+        folder = model_dir / paths.folder_name(model, "--model")
         hint = (
             f"run: titlegen download {model}"
             if model.upper() in DOWNLOADABLE
@@ -125,12 +121,3 @@ def decode_file(source: Path, folder: Path) -> str:
                 f"encoded with another model?"
             )
     return "".join(tokenizer.decode(chunk.tolist(), skip_special_tokens=False) for chunk in chunks)
-
-
-def _safe_name(name: str, option: str) -> str:
-    """A run or model name is one folder name: never a path that leaves its parent folder."""
-    if not _NAME.fullmatch(name) or name in (".", ".."):
-        raise TitlegenError(
-            f"{option} {name!r} is not a folder name: use letters, digits, '.', '_' and '-'."
-        )
-    return name

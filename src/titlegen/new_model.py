@@ -9,13 +9,12 @@ GPT-2 is. Small models train in minutes on a CPU, so this is the offline startin
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from titlegen import dataset
+from titlegen import dataset, paths
 from titlegen.errors import TitlegenError
 
 LAYERS = 4  # transformer blocks; 124M has 12
@@ -25,7 +24,6 @@ VOCAB_SIZE = 2048  # BPE tokens, the end marker included; a small corpus may giv
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows, so keep GPT-2's context
 SEED = 0
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _END_TOKEN = "<|endoftext|>"  # gpt-2-simple starts unprompted samples with this token's id
 
 
@@ -47,19 +45,11 @@ class Shape:
             raise TitlegenError("--vocab-size must be at least 257 (256 bytes and the end marker).")
 
 
-def model_folder(name: str, model_dir: Path) -> Path:
-    if not _NAME.fullmatch(name) or name in (".", ".."):
-        raise TitlegenError(
-            f"{name!r} is not a usable model name: use letters, digits, '.', '_' and '-'."
-        )
-    return model_dir / name
-
-
 def create(
     name: str,
     source: Path,
     *,
-    model_dir: Path = Path("models"),
+    model_dir: Path = paths.MODEL_DIR,
     shape: Shape = Shape(),
     seed: int = SEED,
     overwrite: bool = False,
@@ -70,7 +60,7 @@ def create(
     leaves nothing behind, and an existing model is replaced only with ``overwrite``.
     """
     shape.check()
-    folder = model_folder(name, model_dir)
+    folder = model_dir / paths.folder_name(name, "NAME")
     if folder.exists() and not overwrite:
         raise TitlegenError(f"{folder} already exists: choose another name or pass --overwrite.")
     texts = dataset.documents(dataset.read_titles(source))
