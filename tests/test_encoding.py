@@ -136,3 +136,14 @@ def test_bad_input(args, message, tiny_model, titles_csv, tmp_path):
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_long_text_is_cut_into_pieces_without_changing_the_tokens(tiny_model):
+    from gpt_2_simple.src import encoder
+
+    text = "".join(CORPUS) * (2 * encoding.PIECE_CHARS // len("".join(CORPUS)) + 1)
+    assert len(text) > 2 * encoding.PIECE_CHARS  # several pieces
+
+    tokens = encoding.encode(text, encoding.load_tokenizer(tiny_model))
+
+    assert tokens == encoder.get_encoder(str(tiny_model)).encode(text)
