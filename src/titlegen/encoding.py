@@ -101,11 +101,7 @@ def encode(text: str, tokenizer: Tokenizer) -> list[int]:
             pieces.append("".join(piece))
             piece, size = [], 0
     pieces.append("".join(piece))
-    encodings = (
-        tokenizer.encode_batch_fast(pieces)
-        if hasattr(tokenizer, "encode_batch_fast")
-        else tokenizer.encode_batch(pieces)
-    )
+    encodings = tokenizer.encode_batch_fast(pieces)  # no offsets: only the ids are needed
     return [token for encoded in encodings for token in encoded.ids]
 
 
