@@ -6,13 +6,24 @@ functions that need them, so ``titlegen --help`` starts fast.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from titlegen import __version__, bigquery, dataset, download, encoding, new_model, paths, units
+from titlegen import (
+    __version__,
+    bigquery,
+    dataset,
+    download,
+    encoding,
+    new_model,
+    paths,
+    training,
+    units,
+)
 from titlegen import selection as sel
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
@@ -489,3 +500,140 @@ def decode(source: Path, out: Path | None, **vocabulary: Any) -> None:
     with atomic_write(out, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     click.echo(f"Wrote {len(text):,} characters to {out}.", err=True)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen train data/reddit_titles.csv --model 124M --steps 1000
+  titlegen train data/reddit_titles.csv --model 355M --learning-rate 1e-5 --run-name medium
+  titlegen train data/reddit_titles.csv --steps 500          # resumes run1 where it stopped
+  titlegen train data/titles.npz --restore-from fresh --overwrite
+""",
+)
+@click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--model",
+    default=training.MODEL,
+    show_default=True,
+    help="Base model to start from (see titlegen download and new-model).",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.MODEL_DIR,
+    show_default=True,
+    help="Folder of base models.",
+)
+@click.option(
+    "--run-name",
+    default=training.RUN_NAME,
+    show_default=True,
+    help="Subfolder of --checkpoint-dir that holds this run.",
+)
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.CHECKPOINT_DIR,
+    show_default=True,
+    help="Folder of training runs.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Optimizer steps to train in this command.",
+)
+@click.option(
+    "--restore-from",
+    default="latest",
+    show_default=True,
+    metavar="latest|fresh|PATH",
+    help="latest: go on from the run's last checkpoint (or the base model if none); "
+    "fresh: start again from the base model; PATH: a folder with a checkpoint.",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=training.LEARNING_RATE,
+    show_default=True,
+    help="Adam's step size; 1e-5 suits less than 1 MB of text.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=training.BATCH_SIZE,
+    show_default=True,
+    help="1024-token windows per batch.",
+)
+@click.option(
+    "--accumulate-gradients",
+    type=click.IntRange(min=1),
+    default=training.ACCUMULATE_GRADIENTS,
+    show_default=True,
+    help="Batches averaged into each optimizer step.",
+)
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option(
+    "--only-train-transformer-layers",
+    is_flag=True,
+    help="Freeze the embeddings (saves memory on large models).",
+)
+@click.option("--multi-gpu", is_flag=True, help="Spread the model over all visible GPUs.")
+@click.option(
+    "--print-every",
+    type=click.IntRange(min=1),
+    default=training.PRINT_EVERY,
+    show_default=True,
+    help="Steps between progress lines.",
+)
+@click.option(
+    "--save-every",
+    type=click.IntRange(min=1),
+    default=training.SAVE_EVERY,
+    show_default=True,
+    help="Steps between checkpoints (one is kept).",
+)
+@click.option(
+    "--sample-every",
+    type=click.IntRange(min=0),
+    default=training.SAMPLE_EVERY,
+    show_default=True,
+    help="Steps between sample outputs; 0 = none.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="With --restore-from latest: replace the run's checkpoint instead of keeping copies.",
+)
+@click.option("--seed", type=int, help="Seed for the windows sampled and the dropout.")
+def train(source: Path, **options: Any) -> None:
+    """Finetune GPT-2 on a title dataset.
+
+    DATASET is the CSV that titlegen fetch writes (its title column, each title one
+    document between <|startoftext|> and <|endoftext|>), a text file, or an .npz from titlegen
+    encode. The run is saved to checkpoint/RUN_NAME in gpt-2-simple's layout. Ctrl-C saves a
+    checkpoint; run the same command again to go on.
+    """
+    settings = training.TrainOptions(**options)
+
+    def progress(p: training.Progress) -> None:
+        left = time.strftime("%H:%M:%S", time.gmtime(p.seconds_left))
+        click.echo(
+            f"step {p.step}/{p.total}  loss {p.loss:.3f}  avg {p.average:.3f}  "
+            f"{p.tokens_per_second:,.0f} tokens/s  {left} left",
+            err=True,
+        )
+
+    result = training.train(
+        source, settings, on_progress=progress, on_message=lambda m: click.echo(m, err=True)
+    )
+    again = f"titlegen train {source} --run-name {settings.run_name}"
+    if result.interrupted:
+        click.echo(
+            f"Interrupted: saved {result.run_folder} at step {result.last_step}. "
+            f"Go on with: {again}"
+        )
+    else:
+        click.echo(f"Trained {result.run_folder} to step {result.last_step} on {result.device}.")

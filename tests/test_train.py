@@ -1,0 +1,145 @@
+"""`titlegen train` on a tiny real GPT-2 (made by new-model) with real TensorFlow on the CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from titlegen.cli import cli
+
+FAST = ["--accumulate-gradients", "1", "--print-every", "2", "--seed", "3"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def train(dataset, model, checkpoint_dir, *args: str):
+    return run(
+        "train",
+        str(dataset),
+        "--model",
+        model.name,
+        "--model-dir",
+        str(model.parent),
+        "--checkpoint-dir",
+        str(checkpoint_dir),
+        *FAST,
+        *args,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model, titles_csv, tmp_path_factory):
+    """A run trained 4 steps, then resumed for 2 more: (folder, first result, second result)."""
+    checkpoint_dir = tmp_path_factory.mktemp("checkpoint")
+    first = train(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
+    second = train(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
+    return checkpoint_dir / "run1", first, second
+
+
+def test_train_writes_a_gpt_2_simple_run(trained):
+    folder, first, _ = trained
+    assert first.exit_code == 0, first.output
+    assert "Training on the CPU" in first.output
+    assert "step 2/4" in first.output and "step 4/4" in first.output
+    assert "tokens/s" in first.output and " left" in first.output
+    names = {p.name for p in folder.iterdir()}
+    assert {"checkpoint", "counter", "hparams.json", "encoder.json", "vocab.bpe"} <= names
+    assert any(n.startswith("model-") and n.endswith(".index") for n in names)
+
+
+def test_resume_from_latest_goes_on_counting(trained):
+    folder, first, second = trained
+    assert "to step 4 on the CPU" in first.stdout
+    assert second.exit_code == 0, second.output
+    assert "Loading checkpoint" in second.output and "model-4" in second.output
+    assert "step 2/2" in second.output
+    assert "to step 6 on the CPU" in second.stdout
+    assert (folder / "counter").read_text().strip() == "6"
+
+
+def test_provenance_is_recorded(trained, tiny_model, titles_csv):
+    folder, _, _ = trained
+    record = json.loads((folder / "titlegen.json").read_text())
+    assert record["base_model"] == tiny_model.name
+    assert record["format"] == {
+        "start": "<|startoftext|>",
+        "end": "<|endoftext|>",
+        "source": "titles",
+    }
+    assert [h["options"]["steps"] for h in record["history"]] == [4, 2]
+    assert record["history"][0]["dataset"] == str(titles_csv)
+
+
+def test_plain_gpt_2_simple_loads_and_samples_the_run(trained):
+    import gpt_2_simple as gpt2
+    import tensorflow as tf
+
+    folder, _, _ = trained
+    with tf.Graph().as_default():
+        session = gpt2.start_tf_sess()
+        gpt2.load_gpt2(session, run_name=folder.name, checkpoint_dir=str(folder.parent))
+        texts = gpt2.generate(
+            session,
+            run_name=folder.name,
+            checkpoint_dir=str(folder.parent),
+            length=8,
+            nsamples=1,
+            batch_size=1,
+            prefix="<|startoftext|>",
+            return_as_list=True,
+            seed=1,
+        )
+        session.close()
+    assert len(texts) == 1 and texts[0].startswith("<|startoftext|>")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}"], "missing.csv does not exist: make a dataset with titlegen fetch"),
+        (["{no_title}"], "has no title column (found: subreddit, text)"),
+        (["{short}"], "tokens, but training samples 1024-token windows: give it more text"),
+        (["{csv}", "--run-name", "../x"], "--run-name '../x' is not a folder name"),
+        (["{csv}", "--restore-from", "{tmp}/nowhere"], "holds no checkpoint"),
+    ],
+)
+def test_bad_input(args, message, tiny_model, titles_csv, tmp_path):
+    (tmp_path / "no_title.csv").write_text("subreddit,text\naww,hello\n")
+    (tmp_path / "short.csv").write_text("subreddit,title\naww,a good dog\naww,another one\n")
+    values = {
+        "missing": tmp_path / "missing.csv",
+        "no_title": tmp_path / "no_title.csv",
+        "short": tmp_path / "short.csv",
+        "csv": titles_csv,
+        "tmp": tmp_path,
+    }
+
+    result = train(
+        *[a.format(**values) for a in args[:1]],
+        tiny_model,
+        tmp_path / "ck",
+        *[a.format(**values) for a in args[1:]],
+    )
+
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "ck").exists()
+
+
+def test_model_that_is_not_downloaded(titles_csv, tmp_path):
+    result = run(
+        "train",
+        str(titles_csv),
+        "--model-dir",
+        str(tmp_path / "models"),
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
+    )
+    assert result.exit_code == 1
+    assert f"Model 124M is not in {tmp_path / 'models'}/: run titlegen download 124M" in (
+        result.output
+    )
