@@ -23,6 +23,7 @@ os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 os.environ.pop("GOOGLE_CLOUD_PROJECT", None)
 
 ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--accumulate-gradients", "1", "--print-every", "2", "--seed", "3"]  # train
 TINY = ["--layers", "1", "--embd", "32", "--heads", "2", "--vocab-size", "400"]  # new-model
 EMULATOR_PROJECT = "test-project"
 POST_FIELDS = ("subreddit", "title", "score", "author")
@@ -142,3 +143,27 @@ def tiny_model(titles_csv, tmp_path_factory) -> Path:
         result.output
     )
     return models / "tiny"
+
+
+def _train(dataset, model, checkpoint_dir, *args: str):
+    return _run(
+        "train",
+        str(dataset),
+        "--model",
+        model.name,
+        "--model-dir",
+        str(model.parent),
+        "--checkpoint-dir",
+        str(checkpoint_dir),
+        *FAST,
+        *args,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_model, titles_csv, tmp_path_factory):
+    """A run trained 4 steps, then resumed for 2 more: (folder, first result, second result)."""
+    checkpoint_dir = tmp_path_factory.mktemp("checkpoint")
+    first = _train(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
+    second = _train(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
+    return checkpoint_dir / "run1", first, second

@@ -6,10 +6,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import FAST
 
 from titlegen.cli import cli
-
-FAST = ["--accumulate-gradients", "1", "--print-every", "2", "--seed", "3"]
 
 
 def run(*args: str):
@@ -29,15 +28,6 @@ def train(dataset, model, checkpoint_dir, *args: str):
         *FAST,
         *args,
     )
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_model, titles_csv, tmp_path_factory):
-    """A run trained 4 steps, then resumed for 2 more: (folder, first result, second result)."""
-    checkpoint_dir = tmp_path_factory.mktemp("checkpoint")
-    first = train(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
-    second = train(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
-    return checkpoint_dir / "run1", first, second
 
 
 def test_train_writes_a_gpt_2_simple_run(trained):

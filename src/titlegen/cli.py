@@ -21,6 +21,7 @@ from titlegen import (
     encoding,
     new_model,
     paths,
+    sampling,
     training,
     units,
 )
@@ -637,3 +638,127 @@ def train(source: Path, **options: Any) -> None:
         )
     else:
         click.echo(f"Trained {result.run_folder} to step {result.last_step} on {result.device}.")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen generate                                  # 10 titles from checkpoint/run1
+  titlegen generate --nsamples 100 --temperature 0.9 --top-p 0.9 -o titles.jsonl
+  titlegen generate --prefix "TIL" --seed 42
+  titlegen generate --model 124M --prefix "Breaking:" --truncate "."
+""",
+)
+@click.option(
+    "--run-name", default=training.RUN_NAME, show_default=True, help="Training run to sample from."
+)
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.CHECKPOINT_DIR,
+    show_default=True,
+    help="Folder of training runs.",
+)
+@click.option("--model", help="Sample this base model instead of a run.")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.MODEL_DIR,
+    show_default=True,
+    help="Folder of base models.",
+)
+@click.option(
+    "--nsamples",
+    type=click.IntRange(min=1),
+    default=sampling.NSAMPLES,
+    show_default=True,
+    help="How many titles.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=sampling.BATCH_SIZE,
+    show_default=True,
+    help="Titles sampled at once (any --nsamples works).",
+)
+@click.option(
+    "--length",
+    type=click.IntRange(1, sampling.MAX_LENGTH),
+    default=sampling.LENGTH,
+    show_default=True,
+    help="Most tokens per title.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0, min_open=True),
+    default=sampling.TEMPERATURE,
+    show_default=True,
+    help="Higher is wilder; 0.7 to 1.0 is usual.",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Sample from the k likeliest tokens; 0 = off. 40 tames wild output.",
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Nucleus sampling: the likeliest tokens up to this probability; 0 = off. "
+    "When set, it is used instead of --top-k.",
+)
+@click.option("--prefix", default="", help="Text every title starts with.")
+@click.option(
+    "--truncate",
+    help="Cut each title at this literal text (titles of a titlegen run "
+    "always end at <|endoftext|>).",
+)
+@click.option(
+    "--include-prefix/--no-include-prefix",
+    default=True,
+    show_default=True,
+    help="Keep --prefix in the output.",
+)
+@click.option("--seed", type=int, help="The same seed and options give the same titles.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to .txt (a title a line), .csv or .jsonl (with the options used, "
+    "marked synthetic) instead of standard output.",
+)
+def generate(
+    run_name: str,
+    checkpoint_dir: Path,
+    model: str | None,
+    model_dir: Path,
+    out: Path | None,
+    **options: Any,
+) -> None:
+    """Generate titles from a trained run.
+
+    Prints one clean title a line: no markers, whitespace collapsed. A run trained by titlegen
+    needs no flags: it knows its titles start and end with markers. Plain gpt-2-simple runs
+    and base models work too.
+    """
+    settings = sampling.SampleOptions(**options)
+    settings.check()
+    if out is not None:
+        sampling.check_output(out)  # before the minutes of sampling, not after
+    folder = sampling.find_folder(
+        run_name=run_name, checkpoint_dir=checkpoint_dir, model=model, model_dir=model_dir
+    )
+    generator = sampling.Generator(folder)
+    try:
+        titles = generator.generate(settings)
+    finally:
+        generator.close()
+    if out is None:
+        for title in titles:
+            click.echo(title)
+        return
+    sampling.write(sampling.records(titles, folder, settings), out)
+    click.echo(f"Wrote {len(titles)} synthetic titles to {out}.", err=True)

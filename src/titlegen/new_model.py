@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from titlegen import dataset, paths
+from titlegen import dataset, paths, runtime
 from titlegen.errors import TitlegenError
 
 LAYERS = 4  # transformer blocks; 124M has 12
@@ -116,8 +116,9 @@ def write_vocabulary(folder: Path, encoder: dict[str, int], merges: list[str]) -
 
 def write_checkpoint(folder: Path, hparams: dict, *, seed: int) -> None:
     """A TensorFlow checkpoint of GPT-2 with fresh weights, as gpt-2-simple's graph names them."""
-    import tensorflow as tf
     from gpt_2_simple.src import model
+
+    tf = runtime.tensorflow()
 
     params = model.default_hparams()
     params.override_from_dict(hparams)

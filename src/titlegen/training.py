@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import random
 import re
 import sys
@@ -22,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from titlegen import __version__, dataset, encoding, paths
+from titlegen import __version__, dataset, encoding, paths, runtime
 from titlegen.errors import TitlegenError
 
 MODEL = "124M"
@@ -175,16 +173,8 @@ def _titles_needed(source: Path, tokens: int) -> str:
     return f"{int((WINDOW + 1 - tokens) / per_title) + 1:,}"
 
 
-def _tensorflow() -> Any:  # the tensorflow module, imported only when training
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # deprecation notices from gpt-2-simple's TF1 code
-    return tf
-
-
 def _device() -> str:
-    tf = _tensorflow()
+    tf = runtime.tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     return f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
 
@@ -221,7 +211,7 @@ def _finetune(npz: Path, options: TrainOptions) -> None:
     import gpt_2_simple as gpt2
     import numpy as np
 
-    tf = _tensorflow()
+    tf = runtime.tensorflow()
 
     graph = tf.Graph()
     with graph.as_default():

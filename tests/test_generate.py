@@ -1,0 +1,180 @@
+"""`titlegen generate` on a tiny run trained by the tests (real TensorFlow on the CPU)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from titlegen import sampling
+from titlegen.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run_args(trained) -> list[str]:
+    folder = trained[0]
+    return ["--run-name", folder.name, "--checkpoint-dir", str(folder.parent)]
+
+
+def titles(result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_default_output_is_clean_titles(run_args):
+    lines = titles(run("generate", *run_args, "--seed", "1"))
+    assert len(lines) == 10
+    for line in lines:
+        assert line and line == line.strip() and "  " not in line
+        assert "<|" not in line and "|>" not in line  # no markers, nor pieces of them
+
+
+def test_nsamples_need_not_be_a_multiple_of_the_batch(run_args):
+    assert len(titles(run("generate", *run_args, "--nsamples", "5", "--batch-size", "2"))) == 5
+
+
+def test_same_seed_same_titles(run_args):
+    first = titles(run("generate", *run_args, "--seed", "7", "--nsamples", "4"))
+    again = titles(run("generate", *run_args, "--seed", "7", "--nsamples", "4"))
+    other = titles(run("generate", *run_args, "--seed", "8", "--nsamples", "4"))
+    assert first == again
+    assert first != other
+
+
+def test_top_k_1_is_greedy(run_args):
+    one = titles(run("generate", *run_args, "--top-k", "1", "--seed", "1", "--nsamples", "3"))
+    two = titles(run("generate", *run_args, "--top-k", "1", "--seed", "2", "--nsamples", "3"))
+    assert one == two and len(set(one)) == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--top-p", "0.5"],
+        ["--top-k", "5", "--top-p", "0.9"],
+        ["--temperature", "1.5"],
+        ["--length", "3"],
+    ],
+)
+def test_sampling_options(run_args, options):
+    assert len(titles(run("generate", *run_args, "--nsamples", "3", *options))) == 3
+
+
+def test_prefix_and_include_prefix(run_args):
+    common = [*run_args, "--seed", "4", "--nsamples", "4", "--prefix", "What"]
+    included = titles(run("generate", *common))
+    excluded = titles(run("generate", *common, "--no-include-prefix"))
+    assert all(t.startswith("What") for t in included)
+    assert [t.removeprefix("What").strip() for t in included] == excluded
+
+
+def test_truncate_is_literal(run_args):
+    # As a regular expression "." would cut every title at its first character.
+    lines = titles(run("generate", *run_args, "--truncate", ".", "--nsamples", "8", "--seed", "5"))
+    assert len(lines) == 8 and all("." not in t for t in lines)
+    assert any(len(t) > 1 for t in lines)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".jsonl"])
+def test_output_files(run_args, tmp_path, suffix):
+    out = tmp_path / f"titles{suffix}"
+    result = run(
+        "generate", *run_args, "--nsamples", "3", "--seed", "1", "--top-k", "40", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    text = out.read_text(encoding="utf-8")
+    if suffix == ".txt":
+        assert len(text.splitlines()) == 3
+        return
+    rows = (
+        [json.loads(line) for line in text.splitlines()]
+        if suffix == ".jsonl"
+        else list(csv.DictReader(text.splitlines()))
+    )
+    assert len(rows) == 3
+    assert all(str(r["synthetic"]) == "True" and str(r["top_k"]) == "40" for r in rows)
+    assert all(str(r["seed"]) == "1" and r["title"] for r in rows)
+
+
+def test_sampling_graph_is_built_once(trained):
+    generator = sampling.Generator(trained[0])
+    options = sampling.SampleOptions(nsamples=3, batch_size=2, seed=1)
+    try:
+        generator.generate(options)
+        size = len(generator.graph.get_operations())
+        generator.generate(options)
+        generator.generate(options)
+        assert len(generator.graph.get_operations()) == size
+    finally:
+        generator.close()
+
+
+def test_a_plain_gpt_2_simple_run_works(tiny_model, titles_csv, tmp_path):
+    import gpt_2_simple as gpt2
+    import tensorflow as tf
+
+    text = tmp_path / "titles.txt"
+    text.write_text(
+        "".join(
+            f"<|startoftext|>{t}<|endoftext|>\n" for t in titles_csv.read_text().splitlines()[1:]
+        )
+    )
+    with tf.Graph().as_default():
+        session = gpt2.start_tf_sess()
+        gpt2.finetune(
+            session,
+            str(text),
+            steps=2,
+            model_name=tiny_model.name,
+            model_dir=str(tiny_model.parent),
+            checkpoint_dir=str(tmp_path / "ck"),
+            run_name="plain",
+            accumulate_gradients=1,
+            print_every=1,
+        )
+        session.close()
+
+    result = run(
+        "generate",
+        "--run-name",
+        "plain",
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
+        "--nsamples",
+        "3",
+        "--seed",
+        "1",
+    )
+
+    assert len(titles(result)) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        (["--temperature", "0"], "'--temperature': 0.0 is not in the range x>0", 2),
+        (["--top-p", "1.5"], "'--top-p': 1.5 is not in the range 0<=x<=1", 2),
+        (["--top-k", "-1"], "'--top-k': -1 is not in the range x>=0", 2),
+        (["--nsamples", "0"], "'--nsamples': 0 is not in the range x>=1", 2),
+        (["--length", "2000"], "'--length': 2000 is not in the range 1<=x<=1023", 2),
+        (["--run-name", "nope"], "There is no trained run nope in", 1),
+        (["--run-name", "../x"], "--run-name '../x' is not a folder name", 1),
+        (["--model", "124M", "--model-dir", "{tmp}"], "Model 124M is not in", 1),
+        (["-o", "{tmp}/t.xlsx"], "-o must end in .txt, .csv, .jsonl, not t.xlsx", 1),
+    ],
+)
+def test_bad_input(args, message, code, tmp_path, trained):
+    folder = trained[0]
+    result = run(
+        "generate", "--checkpoint-dir", str(folder.parent), *[a.format(tmp=tmp_path) for a in args]
+    )
+    assert result.exit_code == code, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "t.xlsx").exists()
