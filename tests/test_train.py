@@ -133,3 +133,52 @@ def test_model_that_is_not_downloaded(titles_csv, tmp_path):
     assert f"Model 124M is not in {tmp_path / 'models'}/: run titlegen download 124M" in (
         result.output
     )
+
+
+def test_ctrl_c_saves_and_says_how_to_go_on(tiny_model, titles_csv, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    checkpoint_dir = tmp_path / "ck"
+    command = [
+        sys.executable,
+        "-m",
+        "titlegen",
+        "train",
+        str(titles_csv),
+        "--model",
+        tiny_model.name,
+        "--model-dir",
+        str(tiny_model.parent),
+        "--checkpoint-dir",
+        str(checkpoint_dir),
+        "--steps",
+        "100000",
+        "--accumulate-gradients",
+        "1",
+        "--print-every",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:  # wait until training runs
+            if line.startswith("step "):
+                break
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, out
+    assert "Interrupted: saved" in out
+    assert f"Go on with: titlegen train {titles_csv} --run-name run1" in out
+    assert (checkpoint_dir / "run1" / "checkpoint").is_file()  # what resuming reads
+    assert (checkpoint_dir / "run1" / "counter").is_file()
+
+
+def test_empty_dataset(tiny_model, tmp_path):
+    (tmp_path / "empty.csv").write_text("subreddit,title\n")
+    result = train(tmp_path / "empty.csv", tiny_model, tmp_path / "ck")
+    assert result.exit_code == 1
+    assert "empty.csv holds no titles" in result.output
