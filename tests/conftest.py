@@ -145,7 +145,8 @@ def tiny_model(titles_csv, tmp_path_factory) -> Path:
     return models / "tiny"
 
 
-def _train(dataset, model, checkpoint_dir, *args: str):
+def train_cli(dataset, model, checkpoint_dir, *args: str):
+    """`titlegen train` on a tiny model, quickly."""
     return _run(
         "train",
         str(dataset),
@@ -164,6 +165,6 @@ def _train(dataset, model, checkpoint_dir, *args: str):
 def trained(tiny_model, titles_csv, tmp_path_factory):
     """A run trained 4 steps, then resumed for 2 more: (folder, first result, second result)."""
     checkpoint_dir = tmp_path_factory.mktemp("checkpoint")
-    first = _train(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
-    second = _train(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
+    first = train_cli(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
+    second = train_cli(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
     return checkpoint_dir / "run1", first, second

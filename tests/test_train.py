@@ -6,28 +6,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import FAST
+from conftest import train_cli as train
 
 from titlegen.cli import cli
 
 
 def run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def train(dataset, model, checkpoint_dir, *args: str):
-    return run(
-        "train",
-        str(dataset),
-        "--model",
-        model.name,
-        "--model-dir",
-        str(model.parent),
-        "--checkpoint-dir",
-        str(checkpoint_dir),
-        *FAST,
-        *args,
-    )
 
 
 def test_train_writes_a_gpt_2_simple_run(trained):

@@ -32,6 +32,22 @@ from titlegen.errors import TitlegenError
 FETCH_OUT = Path("data/reddit_titles.csv")  # where fetch writes, and train reads, by default
 
 
+model_dir_option = click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.MODEL_DIR,
+    show_default=True,
+    help="Folder that holds one subfolder per base model.",
+)
+checkpoint_dir_option = click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=paths.CHECKPOINT_DIR,
+    show_default=True,
+    help="Folder that holds one subfolder per training run.",
+)
+
+
 class _Group(click.Group):
     """Shows library errors as ``Error: <sentence>`` with exit code 1, never a traceback."""
 
@@ -297,13 +313,7 @@ Examples:
 """,
 )
 @click.argument("model", default="124M", metavar="[MODEL]")
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.MODEL_DIR,
-    show_default=True,
-    help="Folder that holds one subfolder per model.",
-)
+@model_dir_option
 @click.option(
     "--base-url",
     envvar=download.BASE_URL_ENV,
@@ -363,13 +373,7 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Dataset whose titles the vocabulary is learned from (CSV with a title column, or text).",
 )
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.MODEL_DIR,
-    show_default=True,
-    help="Folder that holds one subfolder per model.",
-)
+@model_dir_option
 @click.option(
     "--layers",
     type=click.IntRange(min=1),
@@ -436,21 +440,9 @@ def vocabulary_options(command: Any) -> Any:
         click.option(
             "--model", default="124M", show_default=True, help="Base model whose vocabulary to use."
         ),
-        click.option(
-            "--model-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=paths.MODEL_DIR,
-            show_default=True,
-            help="Folder of base models.",
-        ),
+        model_dir_option,
         click.option("--run-name", help="Use this training run's vocabulary instead."),
-        click.option(
-            "--checkpoint-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=paths.CHECKPOINT_DIR,
-            show_default=True,
-            help="Folder of training runs.",
-        ),
+        checkpoint_dir_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -519,26 +511,14 @@ Examples:
     show_default=True,
     help="Base model to start from (see titlegen download and new-model).",
 )
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.MODEL_DIR,
-    show_default=True,
-    help="Folder of base models.",
-)
+@model_dir_option
 @click.option(
     "--run-name",
     default=training.RUN_NAME,
     show_default=True,
     help="Subfolder of --checkpoint-dir that holds this run.",
 )
-@click.option(
-    "--checkpoint-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.CHECKPOINT_DIR,
-    show_default=True,
-    help="Folder of training runs.",
-)
+@checkpoint_dir_option
 @click.option(
     "--steps",
     type=click.IntRange(min=1),
@@ -652,21 +632,9 @@ Examples:
 @click.option(
     "--run-name", default=training.RUN_NAME, show_default=True, help="Training run to sample from."
 )
-@click.option(
-    "--checkpoint-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.CHECKPOINT_DIR,
-    show_default=True,
-    help="Folder of training runs.",
-)
+@checkpoint_dir_option
 @click.option("--model", help="Sample this base model instead of a run.")
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=paths.MODEL_DIR,
-    show_default=True,
-    help="Folder of base models.",
-)
+@model_dir_option
 @click.option(
     "--nsamples",
     type=click.IntRange(min=1),
