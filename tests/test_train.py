@@ -167,3 +167,23 @@ def test_empty_dataset(tiny_model, tmp_path):
     result = train(tmp_path / "empty.csv", tiny_model, tmp_path / "ck")
     assert result.exit_code == 1
     assert "empty.csv holds no titles" in result.output
+
+
+def test_train_on_an_encoded_npz(tiny_model, titles_csv, tmp_path):
+    npz = tmp_path / "titles.npz"
+    encoded = run(
+        "encode",
+        str(titles_csv),
+        str(npz),
+        "--model",
+        tiny_model.name,
+        "--model-dir",
+        str(tiny_model.parent),
+    )
+    assert encoded.exit_code == 0, encoded.output
+
+    result = train(npz, tiny_model, tmp_path / "ck", "--steps", "2")
+
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "ck" / "run1" / "titlegen.json").read_text())
+    assert record["format"]["source"] == "npz"

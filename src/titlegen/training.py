@@ -161,7 +161,8 @@ def _encoded(source: Path, vocabulary: Path, out: Path) -> tuple[Path, int]:
                 sizes = [npz[name].size for name in npz.files]
         except (OSError, ValueError) as error:
             raise TitlegenError(f"{source} is not an .npz file of tokens: {error}.") from error
-        return source, min(sizes, default=0) * len(sizes)  # gpt-2-simple's Sampler rule
+        # gpt-2-simple's Sampler needs more than a window per chunk, on average
+        return source, sum(sizes) // max(len(sizes), 1)
     return out, encoding.encode_file(source, out, vocabulary).tokens
 
 
