@@ -107,12 +107,12 @@ class Generator:
         self.end_token = self.tokenizer.token_to_id(dataset.END)
         self.hparams = model.default_hparams()
         self.hparams.override_from_dict(json.loads((folder / "hparams.json").read_text()))
-        self.graph = tf.Graph()
-        self.session = tf.compat.v1.Session(graph=self.graph)
-        self.samplers: dict[tuple, Any] = {}
         self.checkpoint = tf.train.latest_checkpoint(str(folder))
         if self.checkpoint is None:
             raise TitlegenError(f"{folder} holds no checkpoint.")
+        self.graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.samplers: dict[tuple, Any] = {}
 
     def close(self) -> None:
         self.session.close()
