@@ -58,6 +58,13 @@ def canonical(model: str) -> str:
     return name
 
 
+def how_to_get(model: str, dataset: str = "DATASET") -> str:
+    """The command that puts ``model`` into the models folder: download it, or make it."""
+    if model.upper() in MODELS or model.upper() in ALIASES:
+        return f"titlegen download {model}"
+    return f"titlegen new-model {model} --from {dataset}"
+
+
 def base_url(override: str | None = None) -> str:
     return (override or os.environ.get(BASE_URL_ENV) or BASE_URL).rstrip("/")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titlegen import dataset, paths
+from titlegen import dataset, download, paths
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 VOCABULARY = ("encoder.json", "vocab.bpe")
 PIECE_CHARS = 64_000  # characters encoded together; pieces go to all cores at once
 _SAFE_CUT = re.compile(r"(?<=\n)(?=\S)")  # GPT-2's pre-tokenizer always splits here
-DOWNLOADABLE = ("124M", "355M", "774M", "1558M", "117M", "345M")
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,8 @@ def vocabulary_folder(
     else:
         model = model or "124M"
         folder = model_dir / paths.folder_name(model, "--model")
-        hint = (
-            f"run: titlegen download {model}"
-            if model.upper() in DOWNLOADABLE
-            else f"create it with titlegen new-model {model} --from DATASET"
-        )
+        command = download.how_to_get(model)
+        hint = f"run: {command}" if " download " in command else f"create it with {command}"
     missing = [name for name in VOCABULARY if not (folder / name).is_file()]
     if missing:
         raise TitlegenError(f"{folder} has no GPT-2 vocabulary ({', '.join(missing)}): {hint}.")

@@ -24,8 +24,6 @@ VOCAB_SIZE = 2048  # BPE tokens, the end marker included; a small corpus may giv
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows, so keep GPT-2's context
 SEED = 0
 
-_END_TOKEN = "<|endoftext|>"  # gpt-2-simple starts unprompted samples with this token's id
-
 
 @dataclass(frozen=True)
 class Shape:
@@ -103,7 +101,7 @@ def train_vocabulary(texts: list[str], vocab_size: int) -> tuple[dict[str, int],
     tokenizer.train_from_iterator(texts, trainer)
     state = json.loads(tokenizer.to_str())["model"]
     encoder = dict(sorted(state["vocab"].items(), key=lambda item: item[1]))
-    encoder[_END_TOKEN] = len(encoder)
+    encoder[dataset.END] = len(encoder)  # gpt-2-simple starts unprompted samples with it
     merges = [m if isinstance(m, str) else " ".join(m) for m in state["merges"]]
     return encoder, merges
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from titlegen import __version__, dataset, encoding, paths, runtime
+from titlegen import __version__, dataset, download, encoding, paths, runtime
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
@@ -72,7 +72,7 @@ def find_folder(
         folder = model_dir / paths.folder_name(model, "--model")
         if not (folder / "checkpoint").is_file():
             raise TitlegenError(
-                f"Model {model} is not in {model_dir}/: run titlegen download {model}."
+                f"Model {model} is not in {model_dir}/: run {download.how_to_get(model)}."
             )
         return folder
     run_name = run_name or "run1"

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from titlegen import __version__, dataset, encoding, paths, runtime
+from titlegen import __version__, dataset, download, encoding, paths, runtime
 from titlegen.errors import TitlegenError
 
 MODEL = "124M"
@@ -140,12 +140,10 @@ def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
         if not (Path(options.restore_from) / "checkpoint").is_file():
             raise TitlegenError(f"--restore-from {options.restore_from} holds no checkpoint.")
     elif not resuming and not (model_folder / "checkpoint").is_file():
-        hint = (
-            f"titlegen download {options.model}"
-            if options.model.upper() in encoding.DOWNLOADABLE
-            else f"titlegen new-model {options.model} --from {source}"
+        raise TitlegenError(
+            f"Model {options.model} is not in {options.model_dir}/: run "
+            f"{download.how_to_get(options.model, str(source))}."
         )
-        raise TitlegenError(f"Model {options.model} is not in {options.model_dir}/: run {hint}.")
     if options.steps < 1:
         raise TitlegenError("--steps must be at least 1.")
     vocabulary = run_folder if (run_folder / "encoder.json").is_file() else model_folder
