@@ -145,7 +145,16 @@ def test_ctrl_c_saves_and_says_how_to_go_on(tiny_model, titles_csv, tmp_path):
         "--print-every",
         "1",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that starts the suite in the background (as CI may) ignores SIGINT, and a child
+    # Python that inherits that never raises KeyboardInterrupt: restore the default, as a
+    # terminal has it.
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         for line in process.stderr:  # wait until training runs
             if line.startswith("step "):
