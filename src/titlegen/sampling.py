@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from titlegen import __version__, dataset, download, encoding, paths, runtime
+from titlegen import __version__, dataset, download, encoding, paths, runtime, sampling_graph
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
@@ -147,28 +147,21 @@ class Generator:
     def _sampler(self, options: SampleOptions, length: int):
         import numpy as np
         import tensorflow as tf
-        from gpt_2_simple.src import sample
 
-        key = (
-            options.batch_size,
-            length,
-            options.temperature,
-            options.top_k,
-            options.top_p,
-            options.seed,
+        settings = sampling_graph.Settings(
+            options.batch_size, length, options.temperature, options.top_k, options.top_p
         )
+        key = (settings, options.truncate, options.seed)
         if key not in self.samplers:
             with self.graph.as_default():
                 tf.compat.v1.set_random_seed(options.seed)
                 context = tf.compat.v1.placeholder(tf.int32, [options.batch_size, None])
-                tokens = sample.sample_sequence(
+                tokens = sampling_graph.build(
                     hparams=self.hparams,
-                    length=length,
                     context=context,
-                    batch_size=options.batch_size,
-                    temperature=options.temperature,
-                    top_k=options.top_k,
-                    top_p=options.top_p,
+                    settings=settings,
+                    stops=[stop.encode() for stop in self._stops(options)],
+                    vocabulary=self._token_bytes(),
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
                     tf.compat.v1.train.Saver().restore(self.session, self.checkpoint)
@@ -180,10 +173,20 @@ class Generator:
 
         return run
 
+    def _stops(self, options: SampleOptions) -> list[str]:
+        """Where a title ends: the end marker, or the --truncate string (and the marker too
+        for a titlegen run)."""
+        stops = [options.truncate or dataset.END]
+        return [*stops, dataset.END] if self.titles and options.truncate else stops
+
+    def _token_bytes(self) -> list[bytes]:
+        encoder = json.loads((self.folder / "encoder.json").read_text(encoding="utf-8"))
+        return sampling_graph.token_bytes(encoder, self.hparams.n_vocab)
+
     def _title(self, tokens: list[int], options: SampleOptions) -> str:
         text = self.tokenizer.decode(tokens, skip_special_tokens=False)
-        for stop in (options.truncate or dataset.END, dataset.END if self.titles else None):
-            if stop and stop in text:
+        for stop in self._stops(options):
+            if stop in text:
                 text = text[: text.index(stop)]
         if options.include_prefix:
             text = options.prefix + text

@@ -1,0 +1,91 @@
+"""The fast sampling loop against gpt-2-simple's own, on real checkpoints trained by the tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from titlegen import dataset, sampling, sampling_graph
+
+
+@pytest.fixture(scope="module")
+def generator(trained):
+    generator = sampling.Generator(trained[0])
+    yield generator
+    generator.close()
+
+
+def gpt_2_simple_tokens(folder, context, *, batch_size, length, top_k):
+    """What gpt-2-simple's sample_sequence (the graph its generate() runs) samples."""
+    import tensorflow as tf
+    from gpt_2_simple.src import model, sample
+
+    hparams = model.default_hparams()
+    hparams.override_from_dict(json.loads((folder / "hparams.json").read_text()))
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        placeholder = tf.compat.v1.placeholder(tf.int32, [batch_size, None])
+        tokens = sample.sample_sequence(
+            hparams=hparams,
+            length=length,
+            context=placeholder,
+            batch_size=batch_size,
+            temperature=0.7,
+            top_k=top_k,
+        )
+        tf.compat.v1.train.Saver().restore(session, tf.train.latest_checkpoint(str(folder)))
+        return session.run(tokens, {placeholder: [context] * batch_size})
+
+
+@pytest.mark.parametrize("prefix", ["", "What", "TIL 🎉 東京 שלום"])
+def test_top_k_1_gives_gpt_2_simple_tokens(generator, prefix):
+    options = sampling.SampleOptions(batch_size=2, length=40, top_k=1, prefix=prefix, seed=1)
+    context = generator._context(prefix)
+    ours = generator._sampler(options, options.length)(context)
+    theirs = gpt_2_simple_tokens(generator.folder, context, batch_size=2, length=40, top_k=1)
+    assert ours.shape[1] > len(context)
+    assert ours.tolist() == theirs[:, : ours.shape[1]].tolist()
+
+
+def test_a_row_stops_once_its_stop_string_is_complete(generator):
+    options = sampling.SampleOptions(batch_size=4, length=200, truncate="e", seed=3)
+    context = generator._context("")
+    tokens = generator._sampler(options, options.length)(context)
+    steps = tokens.shape[1] - len(context)
+    assert steps < options.length  # the batch stopped early
+    texts = [generator.tokenizer.decode(row[len(context) :].tolist()) for row in tokens]
+    assert all("e" in text for text in texts)
+    # The last row to end ended at the last step: its "e" is in its last token.
+    last = [generator.tokenizer.decode(row[len(context) : -1].tolist()) for row in tokens]
+    assert any("e" not in text for text in last)
+
+
+def test_stop_strings_spanning_tokens_and_split_characters():
+    import tensorflow as tf
+
+    vocabulary = [b"<|", b"endoftext", b"|>", b"?<|", b"\xf0\x9f", b"\x8e\x89", b"x", b"e"]
+    stops = [dataset.END.encode(), "🎉".encode()]
+    rows = [
+        [6, 0, 1, 2],  # x<|endoftext|>: ends at the last token
+        [3, 1, 6, 2],  # ?<|endoftext x|>: never
+        [6, 4, 5, 6],  # x, then an emoji split across two tokens: ends at the third
+        [7, 7, 7, 7],  # e e e e: never
+    ]
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        matcher = sampling_graph._StopMatcher(stops, vocabulary, batch=4)
+        tail, ended = matcher.empty(), []
+        for step in range(4):
+            tail, done = matcher.update(tail, tf.constant([row[step] for row in rows]))
+            ended.append(done)
+        ended = session.run(ended)
+    assert [[bool(d) for d in row] for row in zip(*ended, strict=True)] == [
+        [False, False, False, True],
+        [False, False, False, False],
+        [False, False, True, True],  # once complete, the bytes stay in the tail
+        [False, False, False, False],
+    ]
+
+
+def test_token_bytes_follow_gpt_2s_byte_encoding():
+    encoder = {"Ġthe": 0, "âĢ": 1, "<|endoftext|>": 3}
+    assert sampling_graph.token_bytes(encoder, 4) == [b" the", b"\xe2\x80", b"", b"<|endoftext|>"]
