@@ -33,10 +33,10 @@ def test_tokens_are_gpt_2_simples(text, tiny_model):
     from gpt_2_simple.src import encoder
 
     reference = encoder.get_encoder(str(tiny_model))
-    tokenizer = encoding.load_tokenizer(tiny_model)
+    vocabulary = encoding.Vocabulary(tiny_model)
 
-    assert encoding.encode(text, tokenizer) == reference.encode(text)
-    assert tokenizer.decode(encoding.encode(text, tokenizer)) == text
+    assert vocabulary.encode(text).tolist() == reference.encode(text)
+    assert vocabulary.decode(vocabulary.encode(text)) == text
 
 
 def test_encode_csv_then_decode(tiny_model, titles_csv, tmp_path):
@@ -144,6 +144,6 @@ def test_long_text_is_cut_into_pieces_without_changing_the_tokens(tiny_model):
     text = "".join(CORPUS) * (2 * encoding.PIECE_CHARS // len("".join(CORPUS)) + 1)
     assert len(text) > 2 * encoding.PIECE_CHARS  # several pieces
 
-    tokens = encoding.encode(text, encoding.load_tokenizer(tiny_model))
+    tokens = encoding.Vocabulary(tiny_model).encode(text).tolist()
 
     assert tokens == encoder.get_encoder(str(tiny_model)).encode(text)

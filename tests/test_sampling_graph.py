@@ -53,10 +53,10 @@ def test_a_row_stops_once_its_stop_string_is_complete(generator):
     tokens = generator._sampler(options, options.length)(context)
     steps = tokens.shape[1] - len(context)
     assert steps < options.length  # the batch stopped early
-    texts = [generator.tokenizer.decode(row[len(context) :].tolist()) for row in tokens]
+    texts = [generator.vocabulary.decode(row[len(context) :]) for row in tokens]
     assert all("e" in text for text in texts)
     # The last row to end ended at the last step: its "e" is in its last token.
-    last = [generator.tokenizer.decode(row[len(context) : -1].tolist()) for row in tokens]
+    last = [generator.vocabulary.decode(row[len(context) : -1]) for row in tokens]
     assert any("e" not in text for text in last)
 
 
@@ -84,8 +84,3 @@ def test_stop_strings_spanning_tokens_and_split_characters():
         [False, False, True, True],  # once complete, the bytes stay in the tail
         [False, False, False, False],
     ]
-
-
-def test_token_bytes_follow_gpt_2s_byte_encoding():
-    encoder = {"Ġthe": 0, "âĢ": 1, "<|endoftext|>": 3}
-    assert sampling_graph.token_bytes(encoder, 4) == [b" the", b"\xe2\x80", b"", b"<|endoftext|>"]

@@ -103,8 +103,8 @@ class Generator:
 
         self.folder = folder
         self.titles = titles_format(folder)
-        self.tokenizer = encoding.load_tokenizer(folder)
-        self.end_token = self.tokenizer.token_to_id(dataset.END)
+        self.vocabulary = encoding.Vocabulary(folder)
+        self.end_token = self.vocabulary.token_id(dataset.END)
         self.hparams = model.default_hparams()
         self.hparams.override_from_dict(json.loads((folder / "hparams.json").read_text()))
         self.checkpoint = tf.train.latest_checkpoint(str(folder))
@@ -142,7 +142,7 @@ class Generator:
     def _context(self, prefix: str) -> list[int]:
         """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does."""
         text = (dataset.START if self.titles else "") + prefix
-        return encoding.encode(text, self.tokenizer) if text else [self.end_token]
+        return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
     def _sampler(self, options: SampleOptions, length: int):
         import numpy as np
@@ -180,11 +180,12 @@ class Generator:
         return [*stops, dataset.END] if self.titles and options.truncate else stops
 
     def _token_bytes(self) -> list[bytes]:
-        encoder = json.loads((self.folder / "encoder.json").read_text(encoding="utf-8"))
-        return sampling_graph.token_bytes(encoder, self.hparams.n_vocab)
+        """Each sampled id's bytes: the model's logits may cover more ids than its vocabulary."""
+        table = self.vocabulary.token_bytes[: self.hparams.n_vocab]
+        return table + [b""] * (self.hparams.n_vocab - len(table))
 
     def _title(self, tokens: list[int], options: SampleOptions) -> str:
-        text = self.tokenizer.decode(tokens, skip_special_tokens=False)
+        text = self.vocabulary.decode(tokens)
         for stop in self._stops(options):
             if stop in text:
                 text = text[: text.index(stop)]

@@ -29,19 +29,6 @@ class Settings:
     top_p: float
 
 
-def token_bytes(encoder: dict[str, int], size: int) -> list[bytes]:
-    """The bytes of tokens ``0..size-1``, from encoder.json's byte-level strings (GPT-2's
-    ``bytes_to_unicode``); ids the vocabulary lacks get no bytes."""
-    from gpt_2_simple.src.encoder import bytes_to_unicode
-
-    byte_of = {char: byte for byte, char in bytes_to_unicode().items()}
-    table = [b""] * size
-    for text, i in encoder.items():
-        if i < size:
-            table[i] = bytes(byte_of[c] for c in text)
-    return table
-
-
 def build(
     *, hparams: Any, context: Any, settings: Settings, stops: list[bytes], vocabulary: list[bytes]
 ) -> Any:

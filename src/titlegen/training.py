@@ -1,7 +1,7 @@
 """``titlegen train``: finetune GPT-2 on titles with gpt-2-simple's ``finetune``.
 
 What titlegen adds around it: a CSV's ``title`` column read by name, each title framed as one
-document so generation can stop at its end; the dataset encoded with the fast tokenizer (the
+document so generation can stop at its end; the dataset encoded with tiktoken (the
 same tokens as gpt-2-simple's); clear errors before TensorFlow starts; a progress line with
 tokens per second and time left; a seed; and a record of what produced the run
 (``titlegen.json``) next to gpt-2-simple's own files, so the run stays loadable by
