@@ -18,7 +18,7 @@ def run(*args: str):
 def test_train_writes_a_gpt_2_simple_run(trained):
     folder, first, _ = trained
     assert first.exit_code == 0, first.output
-    assert "Training on the CPU" in first.output
+    assert "Training in " in first.output and " on the CPU" in first.output
     assert "step 2/4" in first.output and "step 4/4" in first.output
     assert "tokens/s" in first.output and " left" in first.output
     names = {p.name for p in folder.iterdir()}
@@ -28,11 +28,11 @@ def test_train_writes_a_gpt_2_simple_run(trained):
 
 def test_resume_from_latest_goes_on_counting(trained):
     folder, first, second = trained
-    assert "to step 4 on the CPU" in first.stdout
+    assert "to step 4 in " in first.stdout and "on the CPU." in first.stdout
     assert second.exit_code == 0, second.output
     assert "Loading checkpoint" in second.output and "model-4" in second.output
     assert "step 2/2" in second.output
-    assert "to step 6 on the CPU" in second.stdout
+    assert "to step 6 in " in second.stdout
     assert (folder / "counter").read_text().strip() == "6"
 
 

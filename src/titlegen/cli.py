@@ -502,6 +502,7 @@ Examples:
   titlegen train data/reddit_titles.csv --model 355M --learning-rate 1e-5 --run-name medium
   titlegen train data/reddit_titles.csv --steps 500          # resumes run1 where it stopped
   titlegen train data/titles.npz --restore-from fresh --overwrite
+  titlegen train data/reddit_titles.csv --model 355M --precision fp16 --xla   # on a GPU
 """,
 )
 @click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
@@ -589,6 +590,20 @@ Examples:
     help="With --restore-from latest: replace the run's checkpoint instead of keeping copies.",
 )
 @click.option("--seed", type=int, help="Seed for the windows sampled and the dropout.")
+@click.option(
+    "--precision",
+    type=click.Choice(training.PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Arithmetic of the matrix work: auto = fp16 on a GPU, bf16 on a CPU with bfloat16 "
+    "instructions, else fp32. Weights and optimizer stay float32; fp16 scales the loss.",
+)
+@click.option(
+    "--xla/--no-xla",
+    default=False,
+    show_default=True,
+    help="Compile the training graph with XLA (a GPU speed-up; TensorFlow ignores it on a CPU).",
+)
 def train(source: Path, **options: Any) -> None:
     """Finetune GPT-2 on a title dataset.
 
@@ -617,7 +632,10 @@ def train(source: Path, **options: Any) -> None:
             f"Go on with: {again}"
         )
     else:
-        click.echo(f"Trained {result.run_folder} to step {result.last_step} on {result.device}.")
+        click.echo(
+            f"Trained {result.run_folder} to step {result.last_step} "
+            f"in {result.precision.describe()}."
+        )
 
 
 @cli.command(

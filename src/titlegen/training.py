@@ -36,6 +36,7 @@ SAMPLE_EVERY = 0  # 0 = no samples during training (gpt-2-simple writes them und
 SAMPLE_LENGTH = 100  # tokens per training sample: a title or two
 WINDOW = 1024  # gpt-2-simple always trains on 1024-token windows
 PROVENANCE = "titlegen.json"  # what produced a run, beside gpt-2-simple's files
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 _NOISE = (  # gpt-2-simple prints that titlegen says better or that does not apply
     "For larger models",
@@ -68,6 +69,8 @@ class TrainOptions:
     sample_every: int = SAMPLE_EVERY
     overwrite: bool = False
     seed: int | None = None
+    precision: str = "auto"  # auto, fp32, bf16 or fp16: see Precision
+    xla: bool = False  # compile the training graph with XLA (for GPUs)
 
     @property
     def run_folder(self) -> Path:
@@ -76,6 +79,38 @@ class TrainOptions:
     @property
     def model_folder(self) -> Path:
         return self.model_dir / paths.folder_name(self.model, "--model")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the training graph computes: variables and the optimizer always stay float32;
+    grappler rewrites the matrix work into ``compute``, and fp16 scales the loss so small
+    gradients survive (a dynamic scale, halved and the step skipped on overflow)."""
+
+    name: str  # fp32, bf16 or fp16
+    device: str  # "the CPU" or "N GPU(s): ..."
+    gpu: bool
+
+    @property
+    def rewrite(self) -> str | None:
+        """The grappler option that turns the precision on."""
+        if self.name == "bf16":
+            return "auto_mixed_precision_onednn_bfloat16"  # oneDNN: CPU bf16 (AVX512-BF16, AMX)
+        if self.name == "fp16" and self.gpu:
+            # On a CPU the loss scaling runs but the arithmetic stays float32: TensorFlow's
+            # float16 emulation pass (auto_mixed_precision_cpu) crashes in TF 2.21.
+            return "auto_mixed_precision"
+        return None
+
+    def describe(self) -> str:
+        how = {
+            "fp32": "float32",
+            "bf16": "bfloat16 mixed precision",
+            "fp16": "float16 mixed precision with loss scaling"
+            if self.gpu
+            else "loss scaling only: float16 arithmetic needs a GPU",
+        }
+        return f"{self.name} ({how[self.name]}) on {self.device}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +131,7 @@ class Progress:
 class Result:
     run_folder: Path
     tokens: int  # in the dataset
-    device: str
+    precision: Precision
     interrupted: bool
     last_step: int  # gpt-2-simple's counter: steps trained in this run folder so far
 
@@ -117,16 +152,16 @@ def train(
                 f"{source} has {tokens:,} tokens, but training samples {WINDOW}-token windows: "
                 f"give it more text (about {_titles_needed(source, tokens)} more titles)."
             )
-        device = _device()
-        on_message(f"Training on {device}, {tokens:,} tokens of {source}.")
+        precision = choose_precision(options)
+        on_message(f"Training in {precision.describe()}, {tokens:,} tokens of {source}.")
         run_folder.mkdir(parents=True, exist_ok=True)
         _record(run_folder, source, options, tokens)
         done = _counter(run_folder) if options.restore_from == "latest" else 0
         parser = _ProgressParser(options, done, on_progress, on_message)
         with contextlib.redirect_stdout(parser), contextlib.redirect_stderr(io.StringIO()):
-            _finetune(npz, options)  # stderr: gpt-2-simple's dataset-loading bar
+            _finetune(npz, options, precision)  # stderr: gpt-2-simple's dataset-loading bar
         parser.flush()
-    return Result(run_folder, tokens, device, parser.interrupted, _counter(run_folder))
+    return Result(run_folder, tokens, precision, parser.interrupted, _counter(run_folder))
 
 
 def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
@@ -146,6 +181,13 @@ def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
         )
     if options.steps < 1:
         raise TitlegenError("--steps must be at least 1.")
+    if options.precision not in PRECISIONS:
+        raise TitlegenError(f"--precision must be one of {', '.join(PRECISIONS)}.")
+    if options.precision == "fp16" and options.accumulate_gradients < 2:
+        raise TitlegenError(
+            "--precision fp16 needs --accumulate-gradients 2 or more: with 1, gpt-2-simple "
+            "takes gradients outside the optimizer, where the loss scaling cannot reach."
+        )
     vocabulary = run_folder if (run_folder / "encoder.json").is_file() else model_folder
     return run_folder, vocabulary
 
@@ -172,10 +214,74 @@ def _titles_needed(source: Path, tokens: int) -> str:
     return f"{int((WINDOW + 1 - tokens) / per_title) + 1:,}"
 
 
-def _device() -> str:
+def choose_precision(options: TrainOptions) -> Precision:
+    """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass), bf16 on a CPU that has native
+    bfloat16 instructions, float32 otherwise."""
     tf = runtime.tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
-    return f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
+    device = f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
+    name = options.precision
+    if name == "auto":
+        if gpus:
+            name = "fp16" if options.accumulate_gradients > 1 else "fp32"
+        else:
+            name = "bf16" if cpu_has_bf16() else "fp32"
+    return Precision(name, device, bool(gpus))
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def session_config(precision: Precision, xla: bool):
+    """gpt-2-simple's session settings, plus the precision's rewrite and XLA."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    tf = runtime.tensorflow()
+    config = tf.compat.v1.ConfigProto()
+    config.gpu_options.allow_growth = True
+    rewrites = config.graph_options.rewrite_options
+    rewrites.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF  # as gpt-2-simple
+    if precision.rewrite:
+        setattr(rewrites, precision.rewrite, rewriter_config_pb2.RewriterConfig.ON)
+    if xla:
+        config.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
+    return config
+
+
+@contextlib.contextmanager
+def _loss_scaling(precision: Precision):
+    """With fp16, the optimizer gpt-2-simple creates comes wrapped in TensorFlow's loss-scale
+    optimizer: its compute_gradients scales the loss, apply_gradients unscales and skips
+    steps whose gradients overflowed. (gpt-2-simple's AccumulatingOptimizer calls both.)"""
+    if precision.name != "fp16":
+        yield
+        return
+    from unittest import mock
+
+    tf = runtime.tensorflow()
+    train = tf.compat.v1.train
+
+    def scaled(optimizer):
+        def make(*args, **kwargs):
+            return tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(
+                optimizer(*args, **kwargs), loss_scale="dynamic"
+            )
+
+        return make
+
+    with (
+        mock.patch.object(train, "AdamOptimizer", scaled(train.AdamOptimizer)),
+        mock.patch.object(
+            train, "GradientDescentOptimizer", scaled(train.GradientDescentOptimizer)
+        ),
+    ):
+        yield
 
 
 def _record(run_folder: Path, source: Path, options: TrainOptions, tokens: int) -> None:
@@ -206,7 +312,7 @@ def _format(source: Path) -> str:
     return "npz" if source.suffix == ".npz" else "text"
 
 
-def _finetune(npz: Path, options: TrainOptions) -> None:
+def _finetune(npz: Path, options: TrainOptions, precision: Precision) -> None:
     import gpt_2_simple as gpt2
     import numpy as np
 
@@ -218,8 +324,8 @@ def _finetune(npz: Path, options: TrainOptions) -> None:
             random.seed(options.seed)  # gpt-2-simple's Sampler picks windows with `random`
             np.random.seed(options.seed)
             tf.compat.v1.set_random_seed(options.seed)
-        session = gpt2.start_tf_sess()
-        with session:
+        session = tf.compat.v1.Session(config=session_config(precision, options.xla))
+        with session, _loss_scaling(precision):
             gpt2.finetune(
                 session,
                 str(npz),
