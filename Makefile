@@ -5,11 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint clean
+.PHONY: help demo test lint bench clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
 	@echo "make test   install the test extras and run lint and the test suite"
+	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
 	@echo "make clean  remove the virtual environment and generated files"
 
 $(BIN)/python:
@@ -49,5 +50,9 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
+# Not part of `make test`: about 20 minutes of timing on two cores.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) benchmarks/.work .pytest_cache .ruff_cache

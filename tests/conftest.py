@@ -21,6 +21,9 @@ os.environ["NO_GCE_CHECK"] = "true"
 os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 os.environ.pop("GOOGLE_CLOUD_PROJECT", None)
+# What titlegen's runtime sets before it imports TensorFlow, for the tests that import it first.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--accumulate-gradients", "1", "--print-every", "2", "--seed", "3"]  # train

@@ -73,14 +73,38 @@ def test_stop_strings_spanning_tokens_and_split_characters():
     ]
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         matcher = sampling_graph._StopMatcher(stops, vocabulary, batch=4)
-        tail, ended = matcher.empty(), []
+        state, ended = matcher.empty(), []
         for step in range(4):
-            tail, done = matcher.update(tail, tf.constant([row[step] for row in rows]))
+            state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
             ended.append(done)
         ended = session.run(ended)
     assert [[bool(d) for d in row] for row in zip(*ended, strict=True)] == [
         [False, False, False, True],
         [False, False, False, False],
-        [False, False, True, True],  # once complete, the bytes stay in the tail
+        [False, False, True, False],  # completed by the third token only
+        [False, False, False, False],
+    ]
+
+
+def test_a_start_marker_ends_a_row_only_after_text():
+    import tensorflow as tf
+
+    start = dataset.START.encode()
+    vocabulary = [b"\n", start, b"Hi", b"x", b" "]
+    rows = [
+        [0, 1, 2, 1],  # \n <|startoftext|> Hi <|startoftext|>: a second title begins
+        [1, 4, 1, 2],  # markers and spaces before the text: the row goes on
+        [2, 3, 4, 3],  # no marker: never
+    ]
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        matcher = sampling_graph._StopMatcher([], vocabulary, batch=3, openers=[start])
+        state, ended = matcher.empty(), []
+        for step in range(4):
+            state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
+            ended.append(done)
+        ended = session.run(ended)
+    assert [[bool(d) for d in row] for row in zip(*ended, strict=True)] == [
+        [False, False, False, True],
+        [False, False, False, False],
         [False, False, False, False],
     ]

@@ -595,8 +595,8 @@ Examples:
     type=click.Choice(training.PRECISIONS),
     default="auto",
     show_default=True,
-    help="Arithmetic of the matrix work: auto = fp16 on a GPU, bf16 on a CPU with bfloat16 "
-    "instructions, else fp32. Weights and optimizer stay float32; fp16 scales the loss.",
+    help="Arithmetic of the matrix work: auto = fp16 on a GPU, fp32 on a CPU (where bf16 "
+    "measured slower). Weights and optimizer stay float32; fp16 scales the loss.",
 )
 @click.option(
     "--xla/--no-xla",
@@ -672,7 +672,7 @@ Examples:
     type=click.IntRange(1, sampling.MAX_LENGTH),
     default=sampling.LENGTH,
     show_default=True,
-    help="Most tokens per title.",
+    help="Most tokens per title; sampling stops once every title in a batch has ended.",
 )
 @click.option(
     "--temperature",
@@ -699,8 +699,8 @@ Examples:
 @click.option("--prefix", default="", help="Text every title starts with.")
 @click.option(
     "--truncate",
-    help="Cut each title at this literal text (titles of a titlegen run "
-    "always end at <|endoftext|>).",
+    help="End each title at this literal text (titles of a titlegen run "
+    "always end at <|endoftext|>); sampling stops there too.",
 )
 @click.option(
     "--include-prefix/--no-include-prefix",

@@ -30,6 +30,7 @@ EMPTY_RETRIES = 10  # batches allowed per batch needed, when samples come out em
 FORMATS = (".txt", ".csv", ".jsonl")
 
 _WHITESPACE = re.compile(r"\s+")
+_LEADING_STARTS = re.compile(r"^(?:\s*" + re.escape(dataset.START) + r")+")
 # Markers, and the pieces of them an undertrained model emits ("<|", "startoftext|>").
 _MARKER_PIECES = re.compile(r"<\|(?:startoftext|endoftext)?(?:\|>)?|(?:startoftext|endoftext)?\|>")
 
@@ -162,6 +163,7 @@ class Generator:
                     settings=settings,
                     stops=[stop.encode() for stop in self._stops(options)],
                     vocabulary=self._token_bytes(),
+                    openers=[dataset.START.encode()] if self.titles else [],
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
                     tf.compat.v1.train.Saver().restore(self.session, self.checkpoint)
@@ -174,8 +176,8 @@ class Generator:
         return run
 
     def _stops(self, options: SampleOptions) -> list[str]:
-        """Where a title ends: the end marker, or the --truncate string (and the marker too
-        for a titlegen run)."""
+        """Where a title ends: the end marker, or the --truncate string (and the end marker
+        too, for a titlegen run)."""
         stops = [options.truncate or dataset.END]
         return [*stops, dataset.END] if self.titles and options.truncate else stops
 
@@ -186,6 +188,12 @@ class Generator:
 
     def _title(self, tokens: list[int], options: SampleOptions) -> str:
         text = self.vocabulary.decode(tokens)
+        if self.titles:
+            # Titles are trained as <|startoftext|>TITLE<|endoftext|>: a start marker after
+            # the title's text begins another title (an undertrained model may skip the end
+            # marker); start markers before any text are skipped.
+            text = _LEADING_STARTS.sub("", text)
+            text = text.split(dataset.START, 1)[0]
         for stop in self._stops(options):
             if stop in text:
                 text = text[: text.index(stop)]

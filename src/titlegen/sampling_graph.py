@@ -30,7 +30,13 @@ class Settings:
 
 
 def build(
-    *, hparams: Any, context: Any, settings: Settings, stops: list[bytes], vocabulary: list[bytes]
+    *,
+    hparams: Any,
+    context: Any,
+    settings: Settings,
+    stops: list[bytes],
+    vocabulary: list[bytes],
+    openers: list[bytes] = (),
 ) -> Any:
     """Tokens ``[batch, context + steps]``: the context followed by the sampled tokens, where
     ``steps <= settings.length`` ends once every row has sampled one of ``stops``."""
@@ -38,7 +44,7 @@ def build(
     from gpt_2_simple.src import model, sample
 
     batch, layers = settings.batch_size, hparams.n_layer
-    stop_tail = _StopMatcher(stops, vocabulary, batch)
+    stop_tail = _StopMatcher(stops, vocabulary, batch, openers)
 
     # The context but its last token in one pass, with gpt-2-simple's model (its cache layout).
     prefill = model.model(hparams=hparams, X=context[:, :-1], reuse=tf.compat.v1.AUTO_REUSE)
@@ -152,42 +158,67 @@ def _attend(q: Any, keys: Any, values: Any, position: Any) -> Any:
 
 
 class _StopMatcher:
-    """Per row, the last bytes sampled, and whether they complete a stop string.
+    """Per row: the last bytes sampled, and whether they complete a stop string.
 
     Keeps ``longest stop + longest token`` bytes a row: enough to see any stop string that the
     newest token completes. Token bytes are looked up in a table padded with -1.
+
+    An *opener* (the start marker) ends a row only once the row has text before it, so a row
+    that begins with ``\\n<|startoftext|>`` goes on to its title. "Text" is counted in
+    non-whitespace bytes, less those of the openers seen.
     """
 
-    def __init__(self, stops: list[bytes], vocabulary: list[bytes], batch: int) -> None:
+    def __init__(
+        self, stops: list[bytes], vocabulary: list[bytes], batch: int, openers: list[bytes] = ()
+    ) -> None:
         import numpy as np
         import tensorflow as tf
 
         self.stops = [s for s in stops if s]
+        self.openers = [s for s in openers if s]
         self.batch = batch
         longest_token = max(1, max(len(b) for b in vocabulary))
-        self.width = max((len(s) for s in self.stops), default=0) + longest_token
+        longest_stop = max((len(s) for s in self.stops + self.openers), default=0)
+        self.width = longest_stop + longest_token
         table = np.full((len(vocabulary), longest_token), -1, np.int32)
         for i, token in enumerate(vocabulary):
             table[i, : len(token)] = np.frombuffer(token, np.uint8)
         self.table = tf.constant(table)
         self.lengths = tf.constant([len(b) for b in vocabulary], tf.int32)
-        self.shape = tf.TensorShape([batch, self.width])
+        self.text = tf.constant([len(b"".join(b.split())) for b in vocabulary], tf.int32)
+        self.shape = (tf.TensorShape([batch, self.width]), tf.TensorShape([batch]))
 
     def empty(self) -> Any:
         import tensorflow as tf
 
-        return tf.fill([self.batch, self.width], -1)
+        return tf.fill([self.batch, self.width], -1), tf.zeros([self.batch], tf.int32)
 
-    def update(self, tail: Any, token: Any) -> tuple[Any, Any]:
+    def update(self, state: Any, token: Any) -> tuple[Any, Any]:
         import tensorflow as tf
 
+        tail, text = state
         # tail ++ the token's bytes (padded after them), then the last `width` real bytes.
         joined = tf.concat([tail, tf.gather(self.table, token)], axis=1)
         start = tf.gather(self.lengths, token)[:, tf.newaxis] + tf.range(self.width)
         tail = tf.gather(joined, start, batch_dims=1)
+        text += tf.gather(self.text, token)
+        new = tf.gather(self.lengths, token)  # the newest bytes are the tail's last `new`
         done = tf.zeros([self.batch], tf.bool)
         for stop in self.stops:
-            windows = tf.signal.frame(tail, len(stop), 1, axis=1)  # [b, n, len(stop)]
-            target = tf.constant(list(stop), tf.int32)
-            done |= tf.reduce_any(tf.reduce_all(tf.equal(windows, target), axis=2), axis=1)
-        return tail, done
+            done |= self._completes(tail, new, stop)
+        for opener in self.openers:
+            opened = self._completes(tail, new, opener)
+            size = len(b"".join(opener.split()))
+            done |= opened & (text > size)
+            text -= tf.where(opened, size, 0)
+        return (tail, text), done
+
+    def _completes(self, tail: Any, new: Any, stop: bytes) -> Any:
+        """Whether the newest token completes ``stop``: an occurrence ending in its bytes."""
+        import tensorflow as tf
+
+        windows = tf.signal.frame(tail, len(stop), 1, axis=1)  # [b, n, len(stop)]
+        found = tf.reduce_all(tf.equal(windows, tf.constant(list(stop), tf.int32)), axis=2)
+        ends = tf.range(len(stop), self.width + 1)  # where each window ends
+        in_new = ends[tf.newaxis, :] > self.width - new[:, tf.newaxis]
+        return tf.reduce_any(found & in_new, axis=1)

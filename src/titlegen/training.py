@@ -215,27 +215,16 @@ def _titles_needed(source: Path, tokens: int) -> str:
 
 
 def choose_precision(options: TrainOptions) -> Precision:
-    """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass), bf16 on a CPU that has native
-    bfloat16 instructions, float32 otherwise."""
+    """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass), float32 on a CPU: on these
+    machines' bfloat16-capable CPU, oneDNN's bf16 rewrite trained slower than its float32
+    (BENCHMARKS.md), so bf16 is there to choose, not the default."""
     tf = runtime.tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
     name = options.precision
-    if name == "auto":
-        if gpus:
-            name = "fp16" if options.accumulate_gradients > 1 else "fp32"
-        else:
-            name = "bf16" if cpu_has_bf16() else "fp32"
+    if name == "auto":  # fp16's loss scaling needs accumulated gradients (see _check)
+        name = "fp16" if gpus and options.accumulate_gradients > 1 else "fp32"
     return Precision(name, device, bool(gpus))
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
 def session_config(precision: Precision, xla: bool):
