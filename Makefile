@@ -44,8 +44,8 @@ demo: $(VENV)/.installed
 	@$(BIN)/titlegen generate --run-name demo --checkpoint-dir $(DEMO_DIR)/checkpoint --seed 1
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

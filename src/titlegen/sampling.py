@@ -13,7 +13,7 @@ import csv
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
 NSAMPLES = 10
-BATCH_SIZE = 16  # titles sampled at once; gpt-2-simple's default of 1 is far slower
+BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's default is 1
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
@@ -120,6 +120,7 @@ class Generator:
 
     def generate(self, options: SampleOptions) -> list[str]:
         options.check()
+        options = replace(options, batch_size=min(options.batch_size, options.nsamples))
         context = self._context(options.prefix)
         length = min(options.length, MAX_LENGTH - len(context))
         if length < 1:

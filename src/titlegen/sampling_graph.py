@@ -9,9 +9,11 @@ sampling (its ``top_k_logits``/``top_p_logits`` and ``tf.random.categorical``), 
   where gpt-2-simple copies the whole cache several times a step (``unstack``, ``concat``,
   ``stack`` and ``concat`` again);
 - the loop stops as soon as every row has completed one of its stop strings (the end marker, or
-  ``--truncate``), where gpt-2-simple always runs ``length`` steps. Stop strings are matched on
-  the bytes of the sampled tokens inside the graph: the markers are several BPE tokens, split
-  differently depending on the character before them, so no single token id marks an end.
+  ``--truncate``), where gpt-2-simple always runs ``length`` steps; and once half the rows have
+  ended, the loop goes on with the others only, so one rambling row does not keep a whole
+  batch busy until ``length``. Stop strings are matched on the bytes of the sampled tokens
+  inside the graph: the markers are several BPE tokens, split differently depending on the
+  character before them, so no single token id marks an end.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def build(
             past = tf.transpose(prefill["present"][:, layer, kv], [2, 0, 1, 3])
             caches.append(tf.pad(past, padding))
 
-    def body(step, token, ended, tail, caches, out):
+    def body(step, rows, token, ended, state, caches, out):
         logits, caches = _decode(hparams, token, start + step, caches)
         logits = logits / tf.cast(settings.temperature, tf.float32)
         if settings.top_p > 0.0:  # as in gpt-2-simple: top_p, when set, replaces top_k
@@ -64,14 +66,25 @@ def build(
         else:
             logits = sample.top_k_logits(logits, k=settings.top_k)
         token = tf.squeeze(tf.random.categorical(logits, num_samples=1, dtype=tf.int32), [1])
-        tail, done = stop_tail.update(tail, token)
-        return step + 1, token, ended | done, tail, caches, out.write(step, token)
+        state, done = stop_tail.update(state, token)
+        ended |= done
+        out = out.write(step, tf.scatter_nd(rows[:, tf.newaxis], token, [batch]))
+        live = tf.logical_not(ended)
+        # Once half the rows or more have ended, go on with the others only: a row that
+        # rambles on to `length` then costs one row's work, not a whole batch's.
+        shrink = 2 * tf.reduce_sum(tf.cast(live, tf.int32)) <= tf.size(live)
+        kept = (rows, token, ended, state, caches)
+        rows, token, ended, state, caches = tf.cond(
+            shrink, lambda: _compact(kept, tf.where(live)[:, 0]), lambda: kept
+        )
+        return step + 1, rows, token, ended, state, caches, out
 
-    def cond(step, token, ended, tail, caches, out):
+    def cond(step, rows, token, ended, state, caches, out):
         return tf.logical_not(tf.reduce_all(ended))
 
     loop_vars = (
         tf.constant(0),
+        tf.range(batch),
         context[:, -1],
         tf.zeros([batch], tf.bool),
         stop_tail.empty(),
@@ -79,13 +92,14 @@ def build(
         tf.TensorArray(tf.int32, size=0, dynamic_size=True),
     )
     size = hparams.n_embd // hparams.n_head
-    cache_shape = tf.TensorShape([None, batch, hparams.n_head, size])
+    rows_shape = tf.TensorShape([None])
     shapes = (
         tf.TensorShape([]),
-        tf.TensorShape([batch]),
-        tf.TensorShape([batch]),
+        rows_shape,
+        rows_shape,
+        rows_shape,
         stop_tail.shape,
-        [cache_shape] * (2 * layers),
+        [tf.TensorShape([None, None, hparams.n_head, size])] * (2 * layers),
         tf.TensorShape(None),
     )
     *_, out = tf.while_loop(
@@ -97,6 +111,16 @@ def build(
         back_prop=False,
     )
     return tf.concat([context, tf.transpose(out.stack())], axis=1)
+
+
+def _compact(state: Any, keep: Any) -> Any:
+    """The rows ``keep`` of every tensor in ``state`` (the caches' rows are their 2nd axis)."""
+    import tensorflow as tf
+
+    rows, token, ended, (tail, text), caches = state
+    caches = [tf.gather(cache, keep, axis=1) for cache in caches]
+    picked = [tf.gather(t, keep) for t in (rows, token, ended, tail, text)]
+    return picked[0], picked[1], picked[2], (picked[3], picked[4]), caches
 
 
 def _decode(hparams: Any, token: Any, position: Any, caches: list[Any]) -> tuple[Any, list[Any]]:
@@ -186,7 +210,7 @@ class _StopMatcher:
         self.table = tf.constant(table)
         self.lengths = tf.constant([len(b) for b in vocabulary], tf.int32)
         self.text = tf.constant([len(b"".join(b.split())) for b in vocabulary], tf.int32)
-        self.shape = (tf.TensorShape([batch, self.width]), tf.TensorShape([batch]))
+        self.shape = (tf.TensorShape([None, self.width]), tf.TensorShape([None]))
 
     def empty(self) -> Any:
         import tensorflow as tf
@@ -203,7 +227,7 @@ class _StopMatcher:
         tail = tf.gather(joined, start, batch_dims=1)
         text += tf.gather(self.text, token)
         new = tf.gather(self.lengths, token)  # the newest bytes are the tail's last `new`
-        done = tf.zeros([self.batch], tf.bool)
+        done = tf.zeros(tf.shape(token), tf.bool)
         for stop in self.stops:
             done |= self._completes(tail, new, stop)
         for opener in self.openers:
