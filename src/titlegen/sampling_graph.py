@@ -239,9 +239,11 @@ class _StopMatcher:
 
     def _completes(self, tail: Any, new: Any, stop: bytes) -> Any:
         """Whether the newest token completes ``stop``: an occurrence ending in its bytes."""
+        import numpy as np
         import tensorflow as tf
 
-        windows = tf.signal.frame(tail, len(stop), 1, axis=1)  # [b, n, len(stop)]
+        starts = np.arange(self.width - len(stop) + 1)[:, None] + np.arange(len(stop))
+        windows = tf.gather(tail, starts, axis=1)  # [b, n, len(stop)]: every window of the tail
         found = tf.reduce_all(tf.equal(windows, tf.constant(list(stop), tf.int32)), axis=2)
         ends = tf.range(len(stop), self.width + 1)  # where each window ends
         in_new = ends[tf.newaxis, :] > self.width - new[:, tf.newaxis]
