@@ -1,10 +1,10 @@
 """``titlegen generate``: sample titles from a training run (or a base model).
 
-Uses gpt-2-simple's own ``sample_sequence`` (so temperature, top-k and top-p mean exactly what
-they mean there; top-p wins when both are set), but builds the sampling graph once per process
-and settings instead of on every call, samples any number of titles in batches, and returns
-clean titles: the markers removed, cut at the end of the title (or at a literal ``--truncate``
-string), whitespace collapsed.
+Samples with ``sampling_graph`` (gpt-2-simple's model and sampling code, so temperature, top-k
+and top-p mean exactly what they mean there; top-p wins when both are set; faster: it stops at
+the end of the titles), builds that graph once per process and settings instead of on every
+call, samples any number of titles in batches, and returns clean titles: the markers removed,
+cut at the end of the title (or at a literal ``--truncate`` string), whitespace collapsed.
 """
 
 from __future__ import annotations

@@ -83,9 +83,10 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class Precision:
-    """How the training graph computes: variables and the optimizer always stay float32;
-    grappler rewrites the matrix work into ``compute``, and fp16 scales the loss so small
-    gradients survive (a dynamic scale, halved and the step skipped on overflow)."""
+    """How the training graph computes. Variables and the optimizer always stay float32; a
+    grappler rewrite (``rewrite``) turns the matrix work into bf16 or fp16, and fp16 scales the
+    loss so small gradients survive (a dynamic scale, halved and the step skipped on
+    overflow)."""
 
     name: str  # fp32, bf16 or fp16
     device: str  # "the CPU" or "N GPU(s): ..."
