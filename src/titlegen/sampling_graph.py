@@ -9,17 +9,19 @@ sampling (its ``top_k_logits``/``top_p_logits`` and ``tf.random.categorical``), 
   where gpt-2-simple copies the whole cache several times a step (``unstack``, ``concat``,
   ``stack`` and ``concat`` again);
 - the loop stops as soon as every row has completed one of its stop strings (the end marker, or
-  ``--truncate``), where gpt-2-simple always runs ``length`` steps; and once half the rows have
-  ended, the loop goes on with the others only, so one rambling row does not keep a whole
-  batch busy until ``length``. Stop strings are matched on the bytes of the sampled tokens
-  inside the graph: the markers are several BPE tokens, split differently depending on the
-  character before them, so no single token id marks an end.
+  ``--truncate``), where gpt-2-simple always runs ``length`` steps; and once half the rows of a
+  batch of ``COMPACT_FROM`` or more have ended, the loop goes on with the others only, so one
+  rambling row does not keep a whole batch busy until ``length``. Stop strings are matched on
+  the bytes of the sampled tokens inside the graph: the markers are several BPE tokens, split
+  differently depending on the character before them, so no single token id marks an end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+COMPACT_FROM = 32  # batch size from which ended rows are dropped (smaller: not worth the graph)
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,15 @@ def build(
         state, done = stop_tail.update(state, token)
         ended |= done
         out = out.write(step, tf.scatter_nd(rows[:, tf.newaxis], token, [batch]))
-        live = tf.logical_not(ended)
-        # Once half the rows or more have ended, go on with the others only: a row that
-        # rambles on to `length` then costs one row's work, not a whole batch's.
-        shrink = 2 * tf.reduce_sum(tf.cast(live, tf.int32)) <= tf.size(live)
-        kept = (rows, token, ended, state, caches)
-        rows, token, ended, state, caches = tf.cond(
-            shrink, lambda: _compact(kept, tf.where(live)[:, 0]), lambda: kept
-        )
+        if batch >= COMPACT_FROM:
+            # Once half the rows or more have ended, go on with the others only: a row that
+            # rambles on to `length` then costs one row's work, not a whole batch's.
+            live = tf.logical_not(ended)
+            shrink = 2 * tf.reduce_sum(tf.cast(live, tf.int32)) <= tf.size(live)
+            kept = (rows, token, ended, state, caches)
+            rows, token, ended, state, caches = tf.cond(
+                shrink, lambda: _compact(kept, tf.where(live)[:, 0]), lambda: kept
+            )
         return step + 1, rows, token, ended, state, caches, out
 
     def cond(step, rows, token, ended, state, caches, out):
