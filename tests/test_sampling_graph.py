@@ -62,9 +62,21 @@ def test_a_row_stops_once_its_stop_string_is_complete(generator):
     assert any("e" not in text for text in last)
 
 
-def test_stop_strings_spanning_tokens_and_split_characters():
+def matches(rows, vocabulary, stops=(), openers=()):
+    """Per row, per step: whether the stop matcher says the token just fed ended the row."""
     import tensorflow as tf
 
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        matcher = sampling_graph._StopMatcher(list(stops), vocabulary, len(rows), list(openers))
+        state, ended = matcher.empty(), []
+        for step in range(len(rows[0])):
+            state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
+            ended.append(done)
+        ended = session.run(ended)
+    return [[bool(d) for d in row] for row in zip(*ended, strict=True)]
+
+
+def test_stop_strings_spanning_tokens_and_split_characters():
     vocabulary = [b"<|", b"endoftext", b"|>", b"?<|", b"\xf0\x9f", b"\x8e\x89", b"x", b"e"]
     stops = [dataset.END.encode(), "🎉".encode()]
     rows = [
@@ -73,14 +85,7 @@ def test_stop_strings_spanning_tokens_and_split_characters():
         [6, 4, 5, 6],  # x, then an emoji split across two tokens: ends at the third
         [7, 7, 7, 7],  # e e e e: never
     ]
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        matcher = sampling_graph._StopMatcher(stops, vocabulary, batch=4)
-        state, ended = matcher.empty(), []
-        for step in range(4):
-            state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
-            ended.append(done)
-        ended = session.run(ended)
-    assert [[bool(d) for d in row] for row in zip(*ended, strict=True)] == [
+    assert matches(rows, vocabulary, stops=stops) == [
         [False, False, False, True],
         [False, False, False, False],
         [False, False, True, False],  # completed by the third token only
@@ -89,8 +94,6 @@ def test_stop_strings_spanning_tokens_and_split_characters():
 
 
 def test_a_start_marker_ends_a_row_only_after_text():
-    import tensorflow as tf
-
     start = dataset.START.encode()
     vocabulary = [b"\n", start, b"Hi", b"x", b" "]
     rows = [
@@ -98,14 +101,7 @@ def test_a_start_marker_ends_a_row_only_after_text():
         [1, 4, 1, 2],  # markers and spaces before the text: the row goes on
         [2, 3, 4, 3],  # no marker: never
     ]
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        matcher = sampling_graph._StopMatcher([], vocabulary, batch=3, openers=[start])
-        state, ended = matcher.empty(), []
-        for step in range(4):
-            state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
-            ended.append(done)
-        ended = session.run(ended)
-    assert [[bool(d) for d in row] for row in zip(*ended, strict=True)] == [
+    assert matches(rows, vocabulary, openers=[start]) == [
         [False, False, False, True],
         [False, False, False, False],
         [False, False, False, False],
