@@ -47,7 +47,7 @@ def test_encode_csv_then_decode(tiny_model, titles_csv, tmp_path):
     assert result.exit_code == 0, result.output
     from gpt_2_simple.src import encoder
 
-    text = "".join(dataset.documents(dataset.read_titles(titles_csv)))
+    text = "".join(dataset.documents(dataset.read_rows(titles_csv)))
     with np.load(out) as npz:
         (chunk,) = [npz[name] for name in npz.files]
     assert chunk.tolist() == encoder.get_encoder(str(tiny_model)).encode(text)
@@ -68,7 +68,7 @@ def test_the_npz_is_what_gpt_2_simple_loads(tiny_model, titles_csv, tmp_path):
 
     chunks = load_dataset(encoder.get_encoder(str(tiny_model)), str(out), 50000)
 
-    text = "".join(dataset.documents(dataset.read_titles(titles_csv)))
+    text = "".join(dataset.documents(dataset.read_rows(titles_csv)))
     assert [c.tolist() for c in chunks] == [encoder.get_encoder(str(tiny_model)).encode(text)]
 
 

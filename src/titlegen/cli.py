@@ -20,6 +20,7 @@ from titlegen import (
     download,
     encoding,
     new_model,
+    novelty,
     paths,
     sampling,
     training,
@@ -503,6 +504,7 @@ Examples:
   titlegen train data/reddit_titles.csv --steps 500          # resumes run1 where it stopped
   titlegen train data/titles.npz --restore-from fresh --overwrite
   titlegen train data/reddit_titles.csv --model 355M --precision fp16 --xla   # on a GPU
+  titlegen train data/reddit_titles.csv --keep-best --early-stop 5 --lr-schedule cosine
 """,
 )
 @click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
@@ -589,7 +591,7 @@ Examples:
     is_flag=True,
     help="With --restore-from latest: replace the run's checkpoint instead of keeping copies.",
 )
-@click.option("--seed", type=int, help="Seed for the windows sampled and the dropout.")
+@click.option("--seed", type=int, help="Seed for the validation split and the windows sampled.")
 @click.option(
     "--precision",
     type=click.Choice(training.PRECISIONS),
@@ -604,20 +606,72 @@ Examples:
     show_default=True,
     help="Compile the training graph with XLA (a GPU speed-up; TensorFlow ignores it on a CPU).",
 )
+@click.option(
+    "--condition/--no-condition",
+    default=True,
+    show_default=True,
+    help="Put each title's subreddit before it, so generate --subreddit can ask for one "
+    "(needs the CSV's subreddit column).",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, training.MAX_VAL_FRACTION),
+    default=training.VAL_FRACTION,
+    show_default=True,
+    help="Share of the distinct titles held out for the validation loss; 0 = none.",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    default=training.EVAL_EVERY,
+    show_default=True,
+    help="Steps between validation losses (and at the last step).",
+)
+@click.option(
+    "--keep-best",
+    is_flag=True,
+    help="Save only checkpoints that lower the validation loss: the run ends at its best.",
+)
+@click.option(
+    "--early-stop",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Stop after N evaluations without a lower validation loss; 0 = never.",
+)
+@click.option(
+    "--warmup-steps",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Raise the learning rate linearly from 0 over this many steps.",
+)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(training.SCHEDULES),
+    default="constant",
+    show_default=True,
+    help="After warmup: constant (as gpt-2-simple), or cosine decay to a tenth by the last step.",
+)
 def train(source: Path, **options: Any) -> None:
     """Finetune GPT-2 on a title dataset.
 
     DATASET is the CSV that titlegen fetch writes (its title column, each title one
     document between <|startoftext|> and <|endoftext|>), a text file, or an .npz from titlegen
-    encode. The run is saved to checkpoint/RUN_NAME in gpt-2-simple's layout. Ctrl-C saves a
+    encode. A CSV's subreddit column is put before each title (--no-condition: titles only).
+    --val-fraction of the titles are held out; every --eval-every steps their loss is shown
+    next to the training loss. Both go to RUN/metrics.csv, TensorBoard events and RUN/loss.png.
+    The run is saved to checkpoint/RUN_NAME in gpt-2-simple's layout. Ctrl-C saves a
     checkpoint; run the same command again to go on.
     """
     settings = training.TrainOptions(**options)
 
     def progress(p: training.Progress) -> None:
         left = time.strftime("%H:%M:%S", time.gmtime(p.seconds_left))
+        val = "" if p.val_loss is None else f"  val {p.val_loss:.3f}"
         click.echo(
-            f"step {p.step}/{p.total}  loss {p.loss:.3f}  avg {p.average:.3f}  "
+            f"step {p.step}/{p.total}  loss {p.loss:.3f}  avg {p.average:.3f}{val}  "
             f"{p.tokens_per_second:,.0f} tokens/s  {left} left",
             err=True,
         )
@@ -636,6 +690,13 @@ def train(source: Path, **options: Any) -> None:
             f"Trained {result.run_folder} to step {result.last_step} "
             f"in {result.precision.describe()}."
         )
+    if result.best is not None:
+        click.echo(
+            f"Lowest validation loss: {result.best.val_loss:.3f} at step {result.best.step}"
+            + (" (the checkpoint kept)." if settings.keep_best else ".")
+        )
+    if result.plot is not None:
+        click.echo(f"Loss curves: {result.plot} (and metrics.csv, TensorBoard events).")
 
 
 @cli.command(
@@ -645,6 +706,8 @@ Examples:
   titlegen generate --nsamples 100 --temperature 0.9 --top-p 0.9 -o titles.jsonl
   titlegen generate --prefix "TIL" --seed 42
   titlegen generate --model 124M --prefix "Breaking:" --truncate "."
+  titlegen generate --subreddit aww --subreddit Jokes --nsamples 20 -o titles.csv
+  titlegen generate --subreddit AskReddit --prefix "What if" --novel --unique
 """,
 )
 @click.option(
@@ -710,11 +773,21 @@ Examples:
 )
 @click.option("--seed", type=int, help="The same seed and options give the same titles.")
 @click.option(
+    "--subreddit",
+    "subreddits",
+    multiple=True,
+    metavar="NAME",
+    help="Titles in this subreddit's style (repeatable: titles are shared evenly). "
+    "See titlegen subreddits.",
+)
+@click.option("--novel", is_flag=True, help="Drop titles that are in the run's training data.")
+@click.option("--unique", is_flag=True, help="Drop titles already in this output.")
+@click.option(
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to .txt (a title a line), .csv or .jsonl (with the options used, "
-    "marked synthetic) instead of standard output.",
+    help="Write to .txt (a title a line), .csv or .jsonl (with the subreddit and the options "
+    "used, marked synthetic) instead of standard output.",
 )
 def generate(
     run_name: str,
@@ -722,13 +795,18 @@ def generate(
     model: str | None,
     model_dir: Path,
     out: Path | None,
+    subreddits: tuple[str, ...],
+    novel: bool,
+    unique: bool,
     **options: Any,
 ) -> None:
     """Generate titles from a trained run.
 
     Prints one clean title a line: no markers, whitespace collapsed. A run trained by titlegen
-    needs no flags: it knows its titles start and end with markers. Plain gpt-2-simple runs
-    and base models work too.
+    needs no flags: it knows its titles start and end with markers, and, if it was trained with
+    subreddits, --subreddit asks for one (--prefix then starts the title). --novel and
+    --unique drop copies and keep sampling until there are --nsamples titles. Plain
+    gpt-2-simple runs and base models work too.
     """
     settings = sampling.SampleOptions(**options)
     settings.check()
@@ -737,14 +815,106 @@ def generate(
     folder = sampling.find_folder(
         run_name=run_name, checkpoint_dir=checkpoint_dir, model=model, model_dir=model_dir
     )
+    names = sampling.resolve_subreddits(folder, list(subreddits))
+    keep = novelty.Filter(novelty.known_titles(folder) if novel else None, unique=unique)
     generator = sampling.Generator(folder)
     try:
-        titles = generator.generate(settings)
+        samples = generator.generate_many(settings, names, keep)
     finally:
         generator.close()
     if out is None:
-        for title in titles:
-            click.echo(title)
-        return
-    sampling.write(sampling.records(titles, folder, settings), out)
-    click.echo(f"Wrote {len(titles)} synthetic titles to {out}.", err=True)
+        for sample in samples:
+            click.echo(sample.title)
+    else:
+        sampling.write(sampling.records(samples, folder, settings), out)
+        click.echo(f"Wrote {len(samples)} synthetic titles to {out}.", err=True)
+    if novel or unique:
+        click.echo(keep.summary(), err=True)
+
+
+def run_options(command: Any) -> Any:
+    """--run-name and --checkpoint-dir: which training run."""
+    options = [
+        click.option(
+            "--run-name", default=training.RUN_NAME, show_default=True, help="The training run."
+        ),
+        checkpoint_dir_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_folder(run_name: str, checkpoint_dir: Path) -> Path:
+    return sampling.find_folder(run_name=run_name, checkpoint_dir=checkpoint_dir)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen subreddits
+  titlegen subreddits --run-name medium
+"""
+)
+@run_options
+def subreddits(run_name: str, checkpoint_dir: Path) -> None:
+    """List the subreddits a run was trained on, with their titles.
+
+    These are the names generate --subreddit accepts.
+    """
+    counts = sampling.subreddits(_run_folder(run_name, checkpoint_dir))
+    width = max(len(name) for name in counts)
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold())):
+        click.echo(f"{name:<{width}}  {count:>7,}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen evaluate data/reddit_titles.csv
+  titlegen evaluate data/new_month.csv --run-name medium
+"""
+)
+@click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
+@run_options
+def evaluate(source: Path, run_name: str, checkpoint_dir: Path) -> None:
+    """Loss and perplexity of a run on a dataset.
+
+    Every title of DATASET is framed as the run was trained (with its subreddit, if the run
+    was conditioned) and scored in 1024-token windows. Lower is better; a perplexity of N means
+    the model is as unsure as a fair choice among N tokens.
+    """
+    import math
+
+    folder = _run_folder(run_name, checkpoint_dir)
+    loss, tokens = training.evaluate(source, folder)
+    click.echo(
+        f"{folder.name} on {source}: loss {loss:.3f}, perplexity {math.exp(loss):,.1f} "
+        f"({tokens:,} tokens)."
+    )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen plot                          # checkpoint/run1/loss.png
+  titlegen plot --run-name medium -o medium-loss.png
+"""
+)
+@run_options
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file to write.  [default: RUN/loss.png]",
+)
+def plot(run_name: str, checkpoint_dir: Path, out: Path | None) -> None:
+    """Draw a run's training and validation loss against step (PNG).
+
+    Reads RUN/metrics.csv, which train writes (and draws too, at the end of every run).
+    """
+    from titlegen import plot as plotting
+
+    folder = checkpoint_dir / paths.folder_name(run_name, "--run-name")
+    written = plotting.write(folder, out)
+    click.echo(f"Wrote {written}.")

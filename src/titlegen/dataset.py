@@ -7,8 +7,10 @@ Both fetch paths (BigQuery and local dumps) select rows with SQL and then pass t
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,10 +23,21 @@ if TYPE_CHECKING:
 COLUMNS = ["subreddit", "title"]
 START = "<|startoftext|>"  # gpt-2-simple's document markers, encoded as ordinary text
 END = "<|endoftext|>"
+# Between the subreddit and the title in a conditioned document. Subreddit names are letters,
+# digits and _, so the name ends unambiguously here; the markers are taken out of title text.
+TITLE = "<|title|>"
+MARKERS = (START, TITLE, END)
 PLACEHOLDERS = frozenset({"", "[deleted]", "[removed]"})  # what Reddit leaves of a gone post
 
 # \s in Python's re is Unicode-aware: it covers newlines, tabs and no-break spaces.
 _WHITESPACE = re.compile(r"\s+")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+
+
+@dataclass(frozen=True)
+class Row:
+    subreddit: str | None  # None for a text file's lines
+    title: str
 
 
 def clean_title(title: str) -> str:
@@ -55,32 +68,85 @@ def write_dataset(rows: pd.DataFrame, path: Path) -> None:
         rows[COLUMNS].to_csv(out, index=False, lineterminator="\n")
 
 
-def read_titles(path: Path) -> list[str]:
-    """The titles of a dataset CSV (its ``title`` column, by name), or the lines of a text file.
+def read_rows(path: Path) -> list[Row]:
+    """The rows of a dataset CSV (its ``title`` and, if present, ``subreddit`` columns, by
+    name), or the lines of a text file as titles without a subreddit.
 
     gpt-2-simple reads column 0 of a CSV, which in titlegen's CSV is the subreddit; reading the
-    column by name avoids training on subreddit names.
+    columns by name avoids training on subreddit names as titles.
     """
     try:
         with path.open(encoding="utf-8", newline="") as f:
             if path.suffix.lower() == ".csv":
                 reader = csv.DictReader(f)
-                if "title" not in (reader.fieldnames or []):
-                    found = ", ".join(reader.fieldnames or []) or "no header"
+                fields = reader.fieldnames or []
+                if "title" not in fields:
+                    found = ", ".join(fields) or "no header"
                     raise TitlegenError(f"{path} has no title column (found: {found}).")
-                titles = [row["title"] for row in reader]
+                named = "subreddit" in fields
+                rows = [Row(r["subreddit"] or None if named else None, r["title"]) for r in reader]
             else:
-                titles = f.read().splitlines()
+                rows = [Row(None, line) for line in f.read().splitlines()]
     except FileNotFoundError as error:
         raise TitlegenError(f"{path} does not exist: make one with titlegen fetch.") from error
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise TitlegenError(f"Cannot read {path}: {error}.") from error
-    titles = [t.strip() for t in titles if t and t.strip()]
-    if not titles:
+    rows = [Row(r.subreddit, r.title.strip()) for r in rows if r.title and r.title.strip()]
+    if not rows:
         raise TitlegenError(f"{path} holds no titles.")
-    return titles
+    return rows
 
 
-def documents(titles: list[str]) -> list[str]:
-    """Each title as one training document, between gpt-2-simple's start and end markers."""
-    return [f"{START}{title}{END}\n" for title in titles]
+def read_titles(path: Path) -> list[str]:
+    """The titles of a dataset CSV or the lines of a text file (see :func:`read_rows`)."""
+    return [row.title for row in read_rows(path)]
+
+
+def conditionable(rows: list[Row]) -> bool:
+    """Whether every row names its subreddit, so training can condition on it."""
+    return all(row.subreddit for row in rows)
+
+
+def documents(rows: list[Row], *, condition: bool = False) -> list[str]:
+    """Each title as one training document between gpt-2-simple's start and end markers;
+    with ``condition``, its subreddit first, then :data:`TITLE`:
+    ``<|startoftext|>aww<|title|>My dog<|endoftext|>``."""
+    docs = []
+    for row in rows:
+        title = _unmarked(row.title)
+        head = f"{row.subreddit}{TITLE}" if condition else ""
+        docs.append(f"{START}{head}{title}{END}\n")
+    return docs
+
+
+def _unmarked(title: str) -> str:
+    """The title without the markers' text, so no title can end or start a document."""
+    for marker in MARKERS:
+        title = title.replace(marker, " ")
+    return _WHITESPACE.sub(" ", title).strip()
+
+
+def normalize(title: str) -> str:
+    """A title for comparison: case folded, punctuation dropped, whitespace collapsed
+    ("TIL: cats  sleep!" and "til cats sleep" are the same title)."""
+    return _WHITESPACE.sub(" ", _PUNCTUATION.sub(" ", title.casefold())).strip()
+
+
+def split(rows: list[Row], fraction: float, seed: int | None) -> tuple[list[Row], list[Row]]:
+    """(training rows, validation rows): ``fraction`` of the distinct titles held out.
+
+    Split by title, so a title posted to two subreddits (or twice with other punctuation)
+    lands on one side only. Deterministic: titles are ordered by a hash of the seed and the
+    title, and the first ones held out, so the same data and seed give the same split.
+    """
+    if fraction <= 0:
+        return rows, []
+    keys = sorted({normalize(row.title) for row in rows})
+
+    def rank(key: str) -> bytes:
+        return hashlib.blake2b(f"{seed or 0}\0{key}".encode(), digest_size=8).digest()
+
+    held = set(sorted(keys, key=rank)[: max(1, round(fraction * len(keys)))])
+    train = [row for row in rows if normalize(row.title) not in held]
+    val = [row for row in rows if normalize(row.title) in held]
+    return train, val

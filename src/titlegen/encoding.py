@@ -149,7 +149,7 @@ def dataset_text(source: Path) -> str:
     """The text gpt-2-simple would train on: a CSV's titles, each between the start and end
     markers, or a text file as it is."""
     if source.suffix.lower() == ".csv":
-        return "".join(dataset.documents(dataset.read_titles(source)))
+        return "".join(dataset.documents(dataset.read_rows(source)))
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError as error:

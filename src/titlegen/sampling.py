@@ -10,23 +10,25 @@ cut at the end of the title (or at a literal ``--truncate`` string), whitespace 
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from titlegen import __version__, dataset, download, encoding, paths, runtime, sampling_graph
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
+from titlegen.novelty import Filter
 
 NSAMPLES = 10
 BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's default is 1
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
-EMPTY_RETRIES = 10  # batches allowed per batch needed, when samples come out empty
+RETRIES = 10  # batches allowed per batch needed, when titles come out empty or are dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
 _WHITESPACE = re.compile(r"\s+")
@@ -86,13 +88,80 @@ def find_folder(
     return folder
 
 
-def titles_format(folder: Path) -> bool:
-    """Whether the run was trained on titles framed by the start and end markers."""
-    record = folder / "titlegen.json"
-    try:
-        return json.loads(record.read_text())["format"]["source"] == "titles"
-    except (OSError, ValueError, KeyError, TypeError):
-        return False  # a plain gpt-2-simple run or a base model
+@dataclass(frozen=True)
+class RunFormat:
+    """How a run's documents look, from its titlegen.json."""
+
+    titles: bool = False  # titles between the markers (else a plain run or a base model)
+    condition: bool = False  # each title after its subreddit and <|title|>
+    subreddits: dict[str, int] = field(default_factory=dict)  # titles per subreddit
+
+    @classmethod
+    def of(cls, folder: Path) -> RunFormat:
+        try:
+            record = json.loads((folder / "titlegen.json").read_text())
+            form = record["format"]
+            return cls(
+                titles=form["source"] == "titles",
+                condition=form.get("subreddit_then") == dataset.TITLE,
+                subreddits=dict(record.get("subreddits", {})),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return cls()  # a plain gpt-2-simple run or a base model
+
+
+@dataclass(frozen=True)
+class Sample:
+    title: str
+    subreddit: str | None = None  # asked for, or (unasked) the one the model wrote
+
+
+def subreddits(folder: Path) -> dict[str, int]:
+    """The subreddits a run was trained on, with their title counts."""
+    form = RunFormat.of(folder)
+    if not form.subreddits:
+        raise TitlegenError(
+            f"{folder.name} records no subreddits: it was trained on a dataset without a "
+            "subreddit column, by plain gpt-2-simple, or by an older titlegen."
+        )
+    return form.subreddits
+
+
+def resolve_subreddits(folder: Path, names: list[str]) -> list[str]:
+    """``names`` as the run spells them; an error for a run without conditioning or an
+    unknown name (with the closest known ones)."""
+    if not names:
+        return []
+    form = RunFormat.of(folder)
+    if not form.condition:
+        raise TitlegenError(
+            f"{folder.name} was trained without subreddits, so --subreddit cannot steer it: "
+            "train on a CSV with a subreddit column (without --no-condition)."
+        )
+    by_case = {name.casefold(): name for name in form.subreddits}
+    resolved = []
+    for name in names:
+        known = by_case.get(name.removeprefix("r/").casefold())
+        if known is None:
+            close = difflib.get_close_matches(name.casefold(), list(by_case), n=3, cutoff=0.5)
+            hint = (
+                f"did you mean {' or '.join(by_case[c] for c in close)}?"
+                if close
+                else f"titlegen subreddits --run-name {folder.name} lists its "
+                f"{len(by_case)} subreddits."
+            )
+            raise TitlegenError(f"{folder.name} was not trained on r/{name}: {hint}")
+        resolved.append(known)
+    return resolved
+
+
+def spread(nsamples: int, subreddits: list[str]) -> list[tuple[str | None, int]]:
+    """``nsamples`` shared as evenly as possible among ``subreddits`` (or one unnamed share)."""
+    if not subreddits:
+        return [(None, nsamples)]
+    share, extra = divmod(nsamples, len(subreddits))
+    counts = [(name, share + (i < extra)) for i, name in enumerate(subreddits)]
+    return [(name, n) for name, n in counts if n]
 
 
 class Generator:
@@ -103,7 +172,8 @@ class Generator:
         from gpt_2_simple.src import model
 
         self.folder = folder
-        self.titles = titles_format(folder)
+        self.format = RunFormat.of(folder)
+        self.titles = self.format.titles
         self.vocabulary = encoding.Vocabulary(folder)
         self.end_token = self.vocabulary.token_id(dataset.END)
         self.hparams = model.default_hparams()
@@ -118,32 +188,46 @@ class Generator:
     def close(self) -> None:
         self.session.close()
 
-    def generate(self, options: SampleOptions) -> list[str]:
+    def generate(
+        self, options: SampleOptions, *, subreddit: str | None = None, keep: Filter | None = None
+    ) -> list[Sample]:
+        """``options.nsamples`` titles (of ``subreddit``, for a conditioned run); with ``keep``,
+        only titles it admits, sampling on until there are enough."""
         options.check()
         options = replace(options, batch_size=min(options.batch_size, options.nsamples))
-        context = self._context(options.prefix)
+        context = self._context(options.prefix, subreddit)
         length = min(options.length, MAX_LENGTH - len(context))
         if length < 1:
             raise TitlegenError("--prefix is too long: it leaves no room to generate.")
         run = self._sampler(options, length)
-        titles: list[str] = []
-        batches = math.ceil(options.nsamples / options.batch_size)
-        for _ in range(batches * EMPTY_RETRIES):
-            out = run(context)
-            for row in out:
-                title = self._title(row[len(context) :].tolist(), options)
-                if title:
-                    titles.append(title)
-            if len(titles) >= options.nsamples:
-                return titles[: options.nsamples]
-        raise TitlegenError(
-            f"The model produced only {len(titles)} non-empty titles in "
-            f"{batches * EMPTY_RETRIES} batches: train it longer."
-        )
+        keep = keep or Filter()
+        samples: list[Sample] = []
+        batches = math.ceil(options.nsamples / options.batch_size) * RETRIES
+        for _ in range(batches):
+            for row in run(context):
+                sample = self._sample(row[len(context) :].tolist(), options, subreddit)
+                if sample.title and keep.admit(sample.title):
+                    samples.append(sample)
+            if len(samples) >= options.nsamples:
+                return samples[: options.nsamples]
+        raise TitlegenError(_shortfall(len(samples), options.nsamples, batches, keep))
 
-    def _context(self, prefix: str) -> list[int]:
+    def generate_many(
+        self, options: SampleOptions, subreddits: list[str], keep: Filter | None = None
+    ) -> list[Sample]:
+        """``options.nsamples`` titles spread evenly over ``subreddits`` (if any)."""
+        keep = keep or Filter()
+        samples: list[Sample] = []
+        for name, count in spread(options.nsamples, subreddits):
+            samples += self.generate(replace(options, nsamples=count), subreddit=name, keep=keep)
+        return samples
+
+    def _context(self, prefix: str, subreddit: str | None = None) -> list[int]:
         """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does."""
-        text = (dataset.START if self.titles else "") + prefix
+        head = dataset.START if self.titles else ""
+        if subreddit is not None:
+            head += f"{subreddit}{dataset.TITLE}"
+        text = head + prefix
         return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
     def _sampler(self, options: SampleOptions, length: int):
@@ -187,7 +271,7 @@ class Generator:
         table = self.vocabulary.token_bytes[: self.hparams.n_vocab]
         return table + [b""] * (self.hparams.n_vocab - len(table))
 
-    def _title(self, tokens: list[int], options: SampleOptions) -> str:
+    def _sample(self, tokens: list[int], options: SampleOptions, subreddit: str | None) -> Sample:
         text = self.vocabulary.decode(tokens)
         if self.titles:
             # Titles are trained as <|startoftext|>TITLE<|endoftext|>: a start marker after
@@ -195,19 +279,39 @@ class Generator:
             # marker); start markers before any text are skipped.
             text = _LEADING_STARTS.sub("", text)
             text = text.split(dataset.START, 1)[0]
+        if self.format.condition and subreddit is None:
+            # Unasked, the model writes the subreddit itself: NAME<|title|>TITLE (an
+            # undertrained one may not, and then all it wrote is the title).
+            name, marker, title = text.partition(dataset.TITLE)
+            if marker:
+                subreddit, text = name.strip() or None, title
         for stop in self._stops(options):
             if stop in text:
                 text = text[: text.index(stop)]
         if options.include_prefix:
             text = options.prefix + text
-        return _WHITESPACE.sub(" ", _MARKER_PIECES.sub(" ", text)).strip()
+        return Sample(_WHITESPACE.sub(" ", _MARKER_PIECES.sub(" ", text)).strip(), subreddit)
 
 
-def records(titles: list[str], folder: Path, options: SampleOptions) -> list[dict]:
-    """Each title with what made it, marked synthetic as the seed project recommends."""
+def _shortfall(found: int, wanted: int, batches: int, keep: Filter) -> str:
+    if keep.copies or keep.repeats:
+        return (
+            f"Only {found} of {wanted} titles were new after {batches} batches "
+            f"({keep.summary().removeprefix('Dropped ').rstrip('.')} dropped): the model mostly "
+            "copies; raise --temperature, or train less (--keep-best stops where it still "
+            "generalises)."
+        )
+    return f"The model produced only {found} non-empty titles in {batches} batches: train it more."
+
+
+def records(samples: list[Sample], folder: Path, options: SampleOptions) -> list[dict]:
+    """Each title with its subreddit and what made it, marked synthetic as the seed project
+    recommends."""
     made_by = {"synthetic": True, "generator": f"titlegen {__version__}", "model": str(folder)}
     settings = {k: v for k, v in asdict(options).items() if k not in ("nsamples", "batch_size")}
-    return [{"title": title, **made_by, **settings} for title in titles]
+    return [
+        {"title": s.title, "subreddit": s.subreddit or "", **made_by, **settings} for s in samples
+    ]
 
 
 def check_output(out: Path) -> None:

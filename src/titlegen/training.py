@@ -1,53 +1,53 @@
-"""``titlegen train``: finetune GPT-2 on titles with gpt-2-simple's ``finetune``.
+"""``titlegen train``: finetune GPT-2 on titles, on gpt-2-simple's model and checkpoints.
 
-What titlegen adds around it: a CSV's ``title`` column read by name, each title framed as one
-document so generation can stop at its end; the dataset encoded with tiktoken (the
-same tokens as gpt-2-simple's); clear errors before TensorFlow starts; a progress line with
-tokens per second and time left; a seed; and a record of what produced the run
-(``titlegen.json``) next to gpt-2-simple's own files, so the run stays loadable by
-``gpt_2_simple.load_gpt2``.
+What titlegen adds: a CSV's ``title`` column read by name, each title framed as one document
+(after its subreddit, when conditioning) so generation can stop at its end and be asked for a
+subreddit; titles held out for a validation loss, logged with the training loss to
+``metrics.csv``, TensorBoard and ``loss.png``; keep-best, early stop, warmup and cosine decay;
+clear errors before TensorFlow starts; progress with tokens per second and time left; a seed;
+and a record of what produced the run (``titlegen.json``, ``titles.csv``) next to
+gpt-2-simple's own files, so the run stays loadable by ``gpt_2_simple.load_gpt2``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import csv
 import json
-import random
-import re
-import sys
-import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from titlegen import __version__, dataset, download, encoding, paths, runtime
+from titlegen import __version__, dataset, download, encoding, metrics, paths, runtime
+from titlegen import training_loop as loop
+from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODEL = "124M"
 RUN_NAME = "run1"
+STEPS = 1000
 LEARNING_RATE = 1e-4  # gpt-2-simple's default; try 1e-5 for less than 1 MB of text
 BATCH_SIZE = 1
 ACCUMULATE_GRADIENTS = 5  # gpt-2-simple's default: 5 batches per optimizer step
 PRINT_EVERY = 10
 SAVE_EVERY = 500
-SAMPLE_EVERY = 0  # 0 = no samples during training (gpt-2-simple writes them under ./samples)
+SAMPLE_EVERY = 0  # 0 = no samples during training
 SAMPLE_LENGTH = 100  # tokens per training sample: a title or two
-WINDOW = 1024  # gpt-2-simple always trains on 1024-token windows
+WINDOW = 1024  # tokens per training window, as gpt-2-simple (at most the model's n_ctx)
+VAL_FRACTION = 0.05  # of the distinct titles, held out; 0 = no validation
+MAX_VAL_FRACTION = 0.5
+EVAL_EVERY = 100  # steps between validation losses
+EVAL_WINDOWS = 32  # validation windows per evaluation (the same ones each time)
 PROVENANCE = "titlegen.json"  # what produced a run, beside gpt-2-simple's files
+TITLES = "titles.csv"  # the run's titles and which side of the split each fell on
+PLOT = "loss.png"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-_NOISE = (  # gpt-2-simple prints that titlegen says better or that does not apply
-    "For larger models",
-    "\tuse_memory_saving",
-    "\tonly_train",
-    "\taccumulate_gradients",
-    "Loading dataset",
-    "dataset has",
-    "Training...",
-)
-_PROGRESS = re.compile(r"\[(\d+) \| ([\d.]+)\] loss=([\d.]+) avg=([\d.]+)")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class TrainOptions:
     model_dir: Path = paths.MODEL_DIR
     run_name: str = RUN_NAME
     checkpoint_dir: Path = paths.CHECKPOINT_DIR
-    steps: int = 1000
+    steps: int = STEPS
     restore_from: str = "latest"  # latest, fresh, or a folder with a checkpoint
     learning_rate: float = LEARNING_RATE
     batch_size: int = BATCH_SIZE
@@ -71,6 +71,13 @@ class TrainOptions:
     seed: int | None = None
     precision: str = "auto"  # auto, fp32, bf16 or fp16: see Precision
     xla: bool = False  # compile the training graph with XLA (for GPUs)
+    condition: bool = True  # on the subreddit, when the dataset has that column
+    val_fraction: float = VAL_FRACTION
+    eval_every: int = EVAL_EVERY
+    keep_best: bool = False  # save only checkpoints that lower the validation loss
+    early_stop: int = 0  # stop after this many evaluations without improvement; 0 = never
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"  # as gpt-2-simple; cosine decays to a tenth
 
     @property
     def run_folder(self) -> Path:
@@ -119,9 +126,11 @@ class Progress:
     step: int  # optimizer steps done in this run of the command
     total: int
     loss: float
-    average: float
+    average: float  # exponential moving average of the loss (decay 0.99)
     elapsed: float
     tokens_per_second: float
+    learning_rate: float
+    val_loss: float | None = None  # on the steps that evaluate
 
     @property
     def seconds_left(self) -> float:
@@ -129,12 +138,33 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Best:
+    step: int
+    val_loss: float
+
+
+@dataclass(frozen=True)
 class Result:
     run_folder: Path
-    tokens: int  # in the dataset
+    tokens: int  # training tokens
     precision: Precision
     interrupted: bool
-    last_step: int  # gpt-2-simple's counter: steps trained in this run folder so far
+    last_step: int  # the step of the run's checkpoint (gpt-2-simple's counter)
+    best: Best | None = None  # the lowest validation loss of this command
+    stopped_early: bool = False
+    plot: Path | None = None
+
+
+@dataclass(frozen=True)
+class Data:
+    """A dataset ready to train on: tokens for training and for validation."""
+
+    train: np.ndarray
+    val: np.ndarray  # empty without validation
+    rows: list[dataset.Row]  # every title, for the run's titles.csv (none for an .npz)
+    held_out: set[str]  # normalised validation titles
+    condition: bool
+    kind: str  # titles (a CSV), text or npz
 
 
 def train(
@@ -146,23 +176,32 @@ def train(
 ) -> Result:
     """Finetune on ``source`` (titlegen's CSV, a text file, or an encoded .npz)."""
     run_folder, vocabulary = _check(source, options)
-    with tempfile.TemporaryDirectory(prefix="titlegen-") as tmp:
-        npz, tokens = _encoded(source, vocabulary, Path(tmp) / "dataset.npz")
-        if tokens <= WINDOW:
-            raise TitlegenError(
-                f"{source} has {tokens:,} tokens, but training samples {WINDOW}-token windows: "
-                f"give it more text (about {_titles_needed(source, tokens)} more titles)."
-            )
-        precision = choose_precision(options)
-        on_message(f"Training in {precision.describe()}, {tokens:,} tokens of {source}.")
-        run_folder.mkdir(parents=True, exist_ok=True)
-        _record(run_folder, source, options, tokens)
-        done = _counter(run_folder) if options.restore_from == "latest" else 0
-        parser = _ProgressParser(options, done, on_progress, on_message)
-        with contextlib.redirect_stdout(parser), contextlib.redirect_stderr(io.StringIO()):
-            _finetune(npz, options, precision)  # stderr: gpt-2-simple's dataset-loading bar
-        parser.flush()
-    return Result(run_folder, tokens, precision, parser.interrupted, _counter(run_folder))
+    data = prepare(source, options, encoding.Vocabulary(vocabulary))
+    precision = choose_precision(options)
+    held = f"; {len(data.val):,} held out for validation" if data.val.size else ""
+    if data.kind == "npz" and options.val_fraction > 0:
+        held = "; no validation (an .npz holds tokens, not titles: train on the CSV for one)"
+    on_message(
+        f"Training in {precision.describe()}, {len(data.train):,} tokens of {source}"
+        + (" conditioned on the subreddit" if data.condition else "")
+        + f"{held}."
+    )
+    run_folder.mkdir(parents=True, exist_ok=True)
+    if (options.model_folder / "hparams.json").is_file():
+        loop.copy_vocabulary(options.model_folder, run_folder)
+    _record(run_folder, source, options, data)
+    result = _Run(run_folder, data, options, precision, on_progress, on_message).run()
+    if result.last_step and (run_folder / metrics.FILE).is_file():
+        from titlegen import plot
+
+        result = _replace(result, plot=plot.write(run_folder))
+    return result
+
+
+def _replace(result: Result, **changes: object) -> Result:
+    from dataclasses import replace
+
+    return replace(result, **changes)
 
 
 def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
@@ -184,34 +223,85 @@ def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
         raise TitlegenError("--steps must be at least 1.")
     if options.precision not in PRECISIONS:
         raise TitlegenError(f"--precision must be one of {', '.join(PRECISIONS)}.")
-    if options.precision == "fp16" and options.accumulate_gradients < 2:
+    if options.lr_schedule not in SCHEDULES:
+        raise TitlegenError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}.")
+    if not 0 <= options.val_fraction <= MAX_VAL_FRACTION:
         raise TitlegenError(
-            "--precision fp16 needs --accumulate-gradients 2 or more: with 1, gpt-2-simple "
-            "takes gradients outside the optimizer, where the loss scaling cannot reach."
+            f"--val-fraction must be between 0 and {MAX_VAL_FRACTION}, not {options.val_fraction}."
         )
-    vocabulary = run_folder if (run_folder / "encoder.json").is_file() else model_folder
-    return run_folder, vocabulary
+    if (options.keep_best or options.early_stop) and options.val_fraction == 0:
+        raise TitlegenError(
+            "--keep-best and --early-stop compare validation losses: set --val-fraction above 0."
+        )
+    has_vocabulary = (model_folder / "encoder.json").is_file()
+    return run_folder, model_folder if has_vocabulary else run_folder
 
 
-def _encoded(source: Path, vocabulary: Path, out: Path) -> tuple[Path, int]:
-    import numpy as np
+def prepare(source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary) -> Data:
+    """Split, frame and encode ``source``: titles shuffled (seeded) into training documents,
+    the held-out ones into validation documents."""
 
     if source.suffix == ".npz":
-        try:
-            with np.load(source) as npz:
-                sizes = [npz[name].size for name in npz.files]
-        except (OSError, ValueError) as error:
-            raise TitlegenError(f"{source} is not an .npz file of tokens: {error}.") from error
-        # gpt-2-simple's Sampler needs more than a window per chunk, on average
-        return source, sum(sizes) // max(len(sizes), 1)
-    return out, encoding.encode_file(source, out, vocabulary).tokens
+        if options.keep_best or options.early_stop:
+            raise TitlegenError(
+                "--keep-best and --early-stop need validation, and an .npz holds tokens, not "
+                "titles: train on the CSV instead."
+            )
+        tokens = _npz_tokens(source)
+        data = Data(tokens, tokens[:0], [], set(), False, "npz")
+    else:
+        rows = dataset.read_rows(source)
+        kind = "titles" if source.suffix.lower() == ".csv" else "text"
+        condition = options.condition and kind == "titles" and dataset.conditionable(rows)
+        train_rows, val_rows = dataset.split(rows, options.val_fraction, options.seed)
+        if not train_rows:
+            raise TitlegenError(f"{source} has too few titles to hold any out: --val-fraction 0.")
+        data = Data(
+            _tokens(train_rows, kind, condition, vocabulary, options.seed),
+            _tokens(val_rows, kind, condition, vocabulary, options.seed),
+            rows,
+            {dataset.normalize(row.title) for row in val_rows},
+            condition,
+            kind,
+        )
+    if len(data.train) <= WINDOW:
+        raise TitlegenError(
+            f"{source} has {len(data.train):,} tokens to train on, but training samples "
+            f"{WINDOW}-token windows: give it more text "
+            f"(about {_titles_needed(data, len(data.train))} more titles)."
+        )
+    return data
 
 
-def _titles_needed(source: Path, tokens: int) -> str:
+def _tokens(
+    rows: list[dataset.Row], kind: str, condition: bool, vocabulary, seed: int | None
+) -> np.ndarray:
+    import numpy as np
+
+    if not rows:
+        return np.zeros(0, np.int32)
+    if kind == "text":  # a text file keeps its order: it may be prose, not titles
+        return vocabulary.encode("\n".join(row.title for row in rows) + "\n")
+    docs = dataset.documents(rows, condition=condition)
+    order = np.random.default_rng(seed).permutation(len(docs))  # windows mix subreddits
+    return vocabulary.encode("".join(docs[i] for i in order))
+
+
+def _npz_tokens(source: Path) -> np.ndarray:
+    import numpy as np
+
     try:
-        per_title = tokens / len(dataset.read_titles(source))
-    except TitlegenError:
+        with np.load(source) as npz:
+            chunks = [npz[name].astype(np.int32) for name in npz.files]
+    except (OSError, ValueError) as error:
+        raise TitlegenError(f"{source} is not an .npz file of tokens: {error}.") from error
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+
+
+def _titles_needed(data: Data, tokens: int) -> str:
+    if not data.rows:
         return "a few dozen"
+    per_title = max(tokens, 1) / max(len(data.rows) - len(data.held_out), 1)
     return f"{int((WINDOW + 1 - tokens) / per_title) + 1:,}"
 
 
@@ -223,8 +313,8 @@ def choose_precision(options: TrainOptions) -> Precision:
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
     name = options.precision
-    if name == "auto":  # fp16's loss scaling needs accumulated gradients (see _check)
-        name = "fp16" if gpus and options.accumulate_gradients > 1 else "fp32"
+    if name == "auto":
+        name = "fp16" if gpus else "fp32"
     return Precision(name, device, bool(gpus))
 
 
@@ -244,99 +334,40 @@ def session_config(precision: Precision, xla: bool):
     return config
 
 
-@contextlib.contextmanager
-def _loss_scaling(precision: Precision):
-    """With fp16, the optimizer gpt-2-simple creates comes wrapped in TensorFlow's loss-scale
-    optimizer: its compute_gradients scales the loss, apply_gradients unscales and skips
-    steps whose gradients overflowed. (gpt-2-simple's AccumulatingOptimizer calls both.)"""
-    if precision.name != "fp16":
-        yield
-        return
-    from unittest import mock
-
-    tf = runtime.tensorflow()
-    train = tf.compat.v1.train
-
-    def scaled(optimizer):
-        def make(*args, **kwargs):
-            return tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(
-                optimizer(*args, **kwargs), loss_scale="dynamic"
-            )
-
-        return make
-
-    with (
-        mock.patch.object(train, "AdamOptimizer", scaled(train.AdamOptimizer)),
-        mock.patch.object(
-            train, "GradientDescentOptimizer", scaled(train.GradientDescentOptimizer)
-        ),
-    ):
-        yield
-
-
-def _record(run_folder: Path, source: Path, options: TrainOptions, tokens: int) -> None:
-    """titlegen.json: the dataset, base model, document format and options of the run."""
+def _record(run_folder: Path, source: Path, options: TrainOptions, data: Data) -> None:
+    """titlegen.json: the dataset, base model, document format, subreddits and options of the
+    run; titles.csv: its titles and their side of the split (what ``--novel`` compares with)."""
     path = run_folder / PROVENANCE
     history = json.loads(path.read_text())["history"] if path.is_file() else []
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
     history.append(
         {
             "dataset": str(source),
-            "tokens": tokens,
+            "tokens": len(data.train),
+            "validation_tokens": len(data.val),
             "options": settings,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
     )
+    form = {"start": dataset.START, "end": dataset.END, "source": data.kind}
+    if data.condition:
+        form["subreddit_then"] = dataset.TITLE  # <|startoftext|>NAME<|title|>TITLE<|endoftext|>
     record = {
         "titlegen": __version__,
         "base_model": options.model,
-        "format": {"start": dataset.START, "end": dataset.END, "source": _format(source)},
+        "format": form,
+        "subreddits": dict(sorted(Counter(r.subreddit for r in data.rows if r.subreddit).items())),
         "history": history,
     }
-    path.write_text(json.dumps(record, indent=2) + "\n")
-
-
-def _format(source: Path) -> str:
-    if source.suffix == ".csv":
-        return "titles"  # one title a document, between the markers
-    return "npz" if source.suffix == ".npz" else "text"
-
-
-def _finetune(npz: Path, options: TrainOptions, precision: Precision) -> None:
-    import gpt_2_simple as gpt2
-    import numpy as np
-
-    tf = runtime.tensorflow()
-
-    graph = tf.Graph()
-    with graph.as_default():
-        if options.seed is not None:
-            random.seed(options.seed)  # gpt-2-simple's Sampler picks windows with `random`
-            np.random.seed(options.seed)
-            tf.compat.v1.set_random_seed(options.seed)
-        session = tf.compat.v1.Session(config=session_config(precision, options.xla))
-        with session, _loss_scaling(precision):
-            gpt2.finetune(
-                session,
-                str(npz),
-                steps=options.steps,
-                model_name=options.model,
-                model_dir=str(options.model_dir),
-                batch_size=options.batch_size,
-                learning_rate=options.learning_rate,
-                accumulate_gradients=options.accumulate_gradients,
-                restore_from=options.restore_from,
-                run_name=options.run_name,
-                checkpoint_dir=str(options.checkpoint_dir),
-                sample_every=options.sample_every or 10**9,  # 0: never (the counter resumes)
-                sample_length=SAMPLE_LENGTH,
-                multi_gpu=options.multi_gpu,
-                save_every=options.save_every,
-                print_every=options.print_every,
-                only_train_transformer_layers=options.only_train_transformer_layers,
-                optimizer=options.optimizer,
-                overwrite=options.overwrite,
-            )
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(record, indent=2) + "\n")
+    if data.rows:
+        with atomic_write(run_folder / TITLES, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["subreddit", "title", "split"])
+            for row in data.rows:
+                side = "val" if dataset.normalize(row.title) in data.held_out else "train"
+                writer.writerow([row.subreddit or "", row.title, side])
 
 
 def _counter(run_folder: Path) -> int:
@@ -346,49 +377,195 @@ def _counter(run_folder: Path) -> int:
         return 0
 
 
-class _ProgressParser(io.TextIOBase):
-    """Reads gpt-2-simple's prints: its progress lines become Progress, the rest messages."""
+def _best_so_far(run_folder: Path, step: int) -> Best | None:
+    """The lowest validation loss logged up to ``step`` (resuming), if any."""
+    if step == 0:
+        return None
+    rows = [r for r in metrics.read_or_empty(run_folder) if r.val_loss is not None]
+    rows = [r for r in rows if r.step <= step]
+    best = min(rows, key=lambda r: r.val_loss or 0.0, default=None)
+    return Best(best.step, best.val_loss) if best and best.val_loss is not None else None
 
-    def __init__(self, options: TrainOptions, done: int, on_progress, on_message) -> None:
-        self.options, self.on_progress, self.on_message = options, on_progress, on_message
-        self.done = done  # gpt-2-simple's step counter goes on from here when resuming
-        self.pending, self.interrupted = "", False
-        self.stderr = sys.stderr  # the callbacks print there; gpt-2-simple's stderr is muted
-        self.tokens_per_step = options.batch_size * max(options.accumulate_gradients, 1) * WINDOW
 
-    def write(self, text: str) -> int:
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            self._line(line)
-        return len(text)
+def _checkpoint(options: TrainOptions, run_folder: Path) -> str:
+    """What to start from, as gpt-2-simple chooses it."""
+    tf = runtime.tensorflow()
+    if options.restore_from == "latest":
+        found = tf.train.latest_checkpoint(str(run_folder))
+        return found or tf.train.latest_checkpoint(str(options.model_folder))
+    if options.restore_from == "fresh":
+        return tf.train.latest_checkpoint(str(options.model_folder))
+    return tf.train.latest_checkpoint(options.restore_from)
 
-    def flush(self) -> None:
-        if self.pending:
-            self._line(self.pending)
-            self.pending = ""
 
-    def _line(self, line: str) -> None:
-        with contextlib.redirect_stderr(self.stderr):
-            self._report(line)
+class _Run:
+    """One ``titlegen train`` command: steps, evaluations, checkpoints and metrics."""
 
-    def _report(self, line: str) -> None:
-        match = _PROGRESS.fullmatch(line.strip())
-        if match is None:
-            self.interrupted |= line.strip() == "interrupted"
-            if line.strip() and not line.startswith(_NOISE):
-                self.on_message(line)
-            return
-        counter, elapsed, loss, average = match.groups()
-        step = int(counter) - self.done
-        seconds = max(float(elapsed), 1e-9)
-        self.on_progress(
-            Progress(
-                step,
-                self.options.steps,
-                float(loss),
-                float(average),
-                seconds,
-                step * self.tokens_per_step / seconds,
-            )
+    def __init__(self, run_folder, data, options, precision, on_progress, on_message) -> None:
+        import numpy as np
+
+        self.folder, self.data, self.options = run_folder, data, options
+        self.on_progress, self.on_message = on_progress, on_message
+        hparams = loop.load_hparams(run_folder)
+        self.window = min(WINDOW, hparams.n_ctx)
+        self.graph = loop.Graph(options, precision, hparams, self.window)
+        self.precision = precision
+        self.rng = np.random.default_rng(options.seed)
+        self.start = _counter(run_folder) if options.restore_from == "latest" else 0
+        self.best = _best_so_far(run_folder, self.start)  # what --keep-best must beat
+        self.saved = False
+        self.stale = 0  # evaluations since the best
+
+    def run(self) -> Result:
+        options, folder = self.options, self.folder
+        checkpoint = _checkpoint(options, folder)
+        self.on_message(f"Loading checkpoint {checkpoint}")
+        try:
+            self.graph.restore(checkpoint)
+            if options.overwrite and options.restore_from == "latest":
+                loop.remove_old(folder)
+                self._save(self.start)
+            with metrics.Log(folder, resume_from=self.start, fresh=self.start == 0) as log:
+                interrupted, stopped = self._steps(log)
+        finally:
+            self.graph.close()
+        return Result(
+            folder,
+            len(self.data.train),
+            self.precision,
+            interrupted,
+            _counter(folder),
+            self.best,
+            stopped,
         )
+
+    def _steps(self, log: metrics.Log) -> tuple[bool, bool]:
+        """Train; returns (interrupted, stopped early)."""
+        options = self.options
+        tokens_per_step = options.batch_size * options.accumulate_gradients * self.window
+        clock = loop.Clock(tokens_per_step)
+        if self.data.val.size and self.start == 0:
+            log.write(metrics.Row(0, val_loss=self._validate(0)))
+        average = (0.0, 0.0)
+        done = 0
+        try:
+            for done in range(1, options.steps + 1):
+                step = self.start + done
+                rate = loop.learning_rate(
+                    done - 1,
+                    options.steps,
+                    peak=options.learning_rate,
+                    warmup=options.warmup_steps,
+                    schedule=options.lr_schedule,
+                )
+                loss = self.graph.step(self._batches(), rate)
+                average = (average[0] * 0.99 + loss, average[1] * 0.99 + 1)
+                evaluate = self.data.val.size and (
+                    step % options.eval_every == 0 or done == options.steps
+                )
+                val_loss = self._validate(step) if evaluate else None
+                log.write(metrics.Row(step, loss, val_loss, rate))
+                if done % options.print_every == 0 or done == options.steps or evaluate:
+                    self.on_progress(
+                        Progress(
+                            done,
+                            options.steps,
+                            loss,
+                            average[0] / average[1],
+                            clock.elapsed(),
+                            clock.rate(done),
+                            rate,
+                            val_loss,
+                        )
+                    )
+                if options.keep_best:
+                    if val_loss is not None and self.best and self.best.step == step:
+                        self._save(step)
+                elif step % options.save_every == 0:
+                    self._save(step)
+                if options.sample_every and step % options.sample_every == 0:
+                    self._sample(step)
+                if options.early_stop and self.stale >= options.early_stop:
+                    self.on_message(
+                        f"Stopping early: the validation loss has not improved for "
+                        f"{self.stale} evaluations."
+                    )
+                    self._finish(step)
+                    return False, True
+        except KeyboardInterrupt:
+            self.on_message("interrupted")
+            self._finish(self.start + done - 1 if done else self.start)
+            return True, False
+        self._finish(self.start + done)
+        return False, False
+
+    def _finish(self, step: int) -> None:
+        """The last save: the step reached, or with --keep-best the best one (already saved),
+        unless nothing was saved for the run yet."""
+        kept = self.options.keep_best and (self.saved or (self.folder / "checkpoint").is_file())
+        if not kept and step > 0:
+            self._save(step)
+
+    def _save(self, step: int) -> None:
+        self.graph.save(self.folder, step)
+        self.saved = True
+
+    def _batches(self) -> list[np.ndarray]:
+        import numpy as np
+
+        train, window = self.data.train, self.window
+        batches = []
+        for _ in range(self.options.accumulate_gradients):
+            starts = self.rng.integers(0, len(train) - window + 1, self.options.batch_size)
+            batches.append(np.stack([train[s : s + window] for s in starts]))
+        return batches
+
+    def _validate(self, step: int) -> float:
+        loss, _ = self.graph.evaluate(self.data.val, limit=EVAL_WINDOWS)
+        if self.best is None or loss < self.best.val_loss:
+            self.best, self.stale = Best(step, loss), 0
+        else:
+            self.stale += 1
+        return loss
+
+    def _sample(self, step: int) -> None:
+        vocabulary = encoding.Vocabulary(self.folder)
+        start = vocabulary.encode(dataset.START if self.data.kind == "titles" else "")
+        opening = start.tolist() or [vocabulary.token_id(dataset.END) or 0]
+        table = vocabulary.token_bytes + [b""] * self.graph.hparams.n_vocab
+        tokens = self.graph.sample(
+            opening, [dataset.END.encode()], table[: self.graph.hparams.n_vocab]
+        )
+        self.on_message(f"sample at step {step}: {vocabulary.decode(tokens)}")
+
+
+def evaluate(source: Path, run_folder: Path) -> tuple[float, int]:
+    """Loss per token of a run on ``source``, framed as the run was trained (all titles)."""
+    from titlegen import sampling
+
+    if not (run_folder / "checkpoint").is_file():
+        raise TitlegenError(f"{run_folder} holds no trained checkpoint: train it first.")
+    form = sampling.RunFormat.of(run_folder)
+    options = TrainOptions(val_fraction=0, condition=form.condition, batch_size=1)
+    if not source.is_file():
+        raise TitlegenError(f"{source} does not exist.")
+    vocabulary = encoding.Vocabulary(run_folder)
+    if source.suffix == ".npz":
+        tokens = _npz_tokens(source)
+    else:
+        rows = dataset.read_rows(source)
+        kind = "titles" if source.suffix.lower() == ".csv" else "text"
+        if form.condition and not (kind == "titles" and dataset.conditionable(rows)):
+            raise TitlegenError(
+                f"{run_folder.name} was trained with subreddits, and {source} has no subreddit "
+                "for every title."
+            )
+        tokens = _tokens(rows, kind, form.condition, vocabulary, 0)
+    hparams = loop.load_hparams(run_folder)
+    precision = Precision("fp32", "the CPU", False)
+    graph = loop.Graph(options, precision, hparams, min(WINDOW, hparams.n_ctx))
+    try:
+        graph.restore(runtime.tensorflow().train.latest_checkpoint(str(run_folder)))
+        return graph.evaluate(tokens)
+    finally:
+        graph.close()
