@@ -44,7 +44,7 @@ def test_provenance_is_recorded(trained, tiny_model, titles_csv):
         "start": "<|startoftext|>",
         "end": "<|endoftext|>",
         "source": "titles",
-        "subreddit_then": "<|title|>",  # the CSV names subreddits: conditioned by default
+        "subreddit_then": " ",  # the CSV names subreddits: conditioned by default
     }
     assert sum(record["subreddits"].values()) == len(titles_csv.read_text().splitlines()) - 1
     assert [h["options"]["steps"] for h in record["history"]] == [4, 2]
@@ -79,7 +79,7 @@ def test_plain_gpt_2_simple_loads_and_samples_the_run(trained):
     [
         (["{missing}"], "missing.csv does not exist: make a dataset with titlegen fetch"),
         (["{no_title}"], "has no title column (found: subreddit, text)"),
-        (["{short}"], "tokens to train on, but training samples 1024-token windows: give it more text"),
+        (["{short}"], "to train on, but training samples 1024-token windows: give it more text"),
         (["{csv}", "--run-name", "../x"], "--run-name '../x' is not a folder name"),
         (["{csv}", "--restore-from", "{tmp}/nowhere"], "holds no checkpoint"),
     ],

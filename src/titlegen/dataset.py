@@ -23,10 +23,15 @@ if TYPE_CHECKING:
 COLUMNS = ["subreddit", "title"]
 START = "<|startoftext|>"  # gpt-2-simple's document markers, encoded as ordinary text
 END = "<|endoftext|>"
-# Between the subreddit and the title in a conditioned document. Subreddit names are letters,
-# digits and _, so the name ends unambiguously here; the markers are taken out of title text.
-TITLE = "<|title|>"
-MARKERS = (START, TITLE, END)
+# A conditioned document is <|startoftext|>NAME TITLE<|endoftext|>: the subreddit is the first
+# word after the start marker. Unambiguous, since Reddit names are letters, digits and _ (no
+# spaces), and learnable by a small model: GPT-2's tokenizer joins the space to the title's
+# first word, so the name's last token sits right before the title. A marker between them
+# (<|title|>) was tried: a 2-layer model trained 1,000 steps ignored the subreddit, the same
+# model with the space followed it after 300 steps (README, "Subreddit conditioning").
+SUBREDDIT_END = " "
+SUBREDDIT_NAME = re.compile(r"[A-Za-z0-9_]{1,50}")  # Reddit's rule, generously long
+MARKERS = (START, END)  # taken out of title text, so no title can end or start a document
 PLACEHOLDERS = frozenset({"", "[deleted]", "[removed]"})  # what Reddit leaves of a gone post
 
 # \s in Python's re is Unicode-aware: it covers newlines, tabs and no-break spaces.
@@ -107,14 +112,23 @@ def conditionable(rows: list[Row]) -> bool:
     return all(row.subreddit for row in rows)
 
 
+def check_subreddit_names(rows: list[Row], path: Path) -> None:
+    """Conditioning needs Reddit-style names: the first space ends the name."""
+    for row in rows:
+        if row.subreddit and not SUBREDDIT_NAME.fullmatch(row.subreddit):
+            raise TitlegenError(
+                f"{path} names a subreddit {row.subreddit!r}, but names are letters, digits "
+                "and _ only: fix the column, or train with --no-condition."
+            )
+
+
 def documents(rows: list[Row], *, condition: bool = False) -> list[str]:
     """Each title as one training document between gpt-2-simple's start and end markers;
-    with ``condition``, its subreddit first, then :data:`TITLE`:
-    ``<|startoftext|>aww<|title|>My dog<|endoftext|>``."""
+    with ``condition``, its subreddit first: ``<|startoftext|>aww My dog<|endoftext|>``."""
     docs = []
     for row in rows:
         title = _unmarked(row.title)
-        head = f"{row.subreddit}{TITLE}" if condition else ""
+        head = f"{row.subreddit}{SUBREDDIT_END}" if condition else ""
         docs.append(f"{START}{head}{title}{END}\n")
     return docs
 

@@ -61,7 +61,7 @@ def create(
     folder = model_dir / paths.folder_name(name, "NAME")
     if folder.exists() and not overwrite:
         raise TitlegenError(f"{folder} already exists: choose another name or pass --overwrite.")
-    rows = dataset.read_rows(source)  # subreddit names and <|title|> join the vocabulary
+    rows = dataset.read_rows(source)  # subreddit names join the vocabulary
     texts = dataset.documents(rows, condition=dataset.conditionable(rows))
     model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=model_dir, prefix=f".{name}.") as tmp:

@@ -93,7 +93,7 @@ class RunFormat:
     """How a run's documents look, from its titlegen.json."""
 
     titles: bool = False  # titles between the markers (else a plain run or a base model)
-    condition: bool = False  # each title after its subreddit and <|title|>
+    condition: bool = False  # each title after its subreddit: <|startoftext|>NAME TITLE
     subreddits: dict[str, int] = field(default_factory=dict)  # titles per subreddit
 
     @classmethod
@@ -103,7 +103,7 @@ class RunFormat:
             form = record["format"]
             return cls(
                 titles=form["source"] == "titles",
-                condition=form.get("subreddit_then") == dataset.TITLE,
+                condition=form.get("subreddit_then") == dataset.SUBREDDIT_END,
                 subreddits=dict(record.get("subreddits", {})),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -224,10 +224,13 @@ class Generator:
 
     def _context(self, prefix: str, subreddit: str | None = None) -> list[int]:
         """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does."""
-        head = dataset.START if self.titles else ""
+        text = dataset.START if self.titles else ""
         if subreddit is not None:
-            head += f"{subreddit}{dataset.TITLE}"
-        text = head + prefix
+            # No space after the name without a prefix: in training the space starts the
+            # title's first token, and a lone trailing space is a token the model never saw.
+            text += subreddit + (dataset.SUBREDDIT_END + prefix if prefix else "")
+        else:
+            text += prefix
         return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
     def _sampler(self, options: SampleOptions, length: int):
@@ -279,15 +282,13 @@ class Generator:
             # marker); start markers before any text are skipped.
             text = _LEADING_STARTS.sub("", text)
             text = text.split(dataset.START, 1)[0]
-        if self.format.condition and subreddit is None:
-            # Unasked, the model writes the subreddit itself: NAME<|title|>TITLE (an
-            # undertrained one may not, and then all it wrote is the title).
-            name, marker, title = text.partition(dataset.TITLE)
-            if marker:
-                subreddit, text = name.strip() or None, title
         for stop in self._stops(options):
             if stop in text:
                 text = text[: text.index(stop)]
+        if self.format.condition and subreddit is None:
+            # Unasked, the model writes the subreddit itself, the first word: NAME TITLE.
+            name, _, text = text.strip().partition(dataset.SUBREDDIT_END)
+            subreddit = name if name in self.format.subreddits else None
         if options.include_prefix:
             text = options.prefix + text
         return Sample(_WHITESPACE.sub(" ", _MARKER_PIECES.sub(" ", text)).strip(), subreddit)

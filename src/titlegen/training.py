@@ -253,6 +253,8 @@ def prepare(source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary
         rows = dataset.read_rows(source)
         kind = "titles" if source.suffix.lower() == ".csv" else "text"
         condition = options.condition and kind == "titles" and dataset.conditionable(rows)
+        if condition:
+            dataset.check_subreddit_names(rows, source)
         train_rows, val_rows = dataset.split(rows, options.val_fraction, options.seed)
         if not train_rows:
             raise TitlegenError(f"{source} has too few titles to hold any out: --val-fraction 0.")
@@ -351,7 +353,7 @@ def _record(run_folder: Path, source: Path, options: TrainOptions, data: Data) -
     )
     form = {"start": dataset.START, "end": dataset.END, "source": data.kind}
     if data.condition:
-        form["subreddit_then"] = dataset.TITLE  # <|startoftext|>NAME<|title|>TITLE<|endoftext|>
+        form["subreddit_then"] = dataset.SUBREDDIT_END  # <|startoftext|>NAME TITLE<|endoftext|>
     record = {
         "titlegen": __version__,
         "base_model": options.model,
