@@ -7,7 +7,16 @@ import pytest
 
 from titlegen import units
 from titlegen.atomic import atomic_write
-from titlegen.dataset import clean_title, tidy, write_dataset
+from titlegen.dataset import (
+    Row,
+    check_subreddit_names,
+    clean_title,
+    documents,
+    normalize,
+    split,
+    tidy,
+    write_dataset,
+)
 from titlegen.errors import TitlegenError
 
 
@@ -92,3 +101,45 @@ def test_format_size():
     assert units.format_size(1536) == "1.5 KiB"
     assert units.format_size(50 * 2**30) == "50 GiB"
     assert units.format_size(3 * 2**50) == "3072 TiB"
+
+
+def rows(*pairs: tuple[str, str]) -> list[Row]:
+    return [Row(subreddit, title) for subreddit, title in pairs]
+
+
+def test_conditioned_documents_put_the_subreddit_first_and_drop_markers_from_titles():
+    docs = documents(
+        rows(("aww", "My dog"), ("Jokes", "a <|endoftext|> b <|startoftext|>[x] r/y: ~|")),
+        condition=True,
+    )
+    assert docs == [
+        "<|startoftext|>aww My dog<|endoftext|>\n",
+        "<|startoftext|>Jokes a b [x] r/y: ~|<|endoftext|>\n",
+    ]
+    assert documents(rows(("aww", "My dog"))) == ["<|startoftext|>My dog<|endoftext|>\n"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("TIL: cats  sleep!", "til cats sleep"), ("Don't—stop", "don t stop")]
+)
+def test_normalize_ignores_case_whitespace_and_punctuation(a, b):
+    assert normalize(a) == normalize(b)
+    assert normalize("cats sleep") != normalize("cats sleep a lot")
+
+
+def test_split_is_deterministic_by_title_and_seed():
+    data = rows(*[("a", f"title number {i}") for i in range(200)], ("b", "Title number 7!"))
+    train, val = split(data, 0.1, seed=1)
+    assert (train, val) == split(data, 0.1, seed=1)
+    assert len({normalize(r.title) for r in val}) == 20  # of the 200 distinct titles
+    assert not {normalize(r.title) for r in train} & {normalize(r.title) for r in val}
+    sevens = [r for r in data if normalize(r.title) == "title number 7"]
+    assert all(r in val for r in sevens) or all(r in train for r in sevens)  # one side
+    assert split(data, 0.1, seed=2)[1] != val
+    assert split(data, 0, seed=1) == (data, [])
+
+
+def test_subreddit_names_are_checked_for_conditioning(tmp_path):
+    check_subreddit_names(rows(("Ask_Reddit2", "x")), tmp_path / "d.csv")
+    with pytest.raises(TitlegenError, match="names a subreddit 'Ask Reddit', but names are"):
+        check_subreddit_names(rows(("Ask Reddit", "x")), tmp_path / "d.csv")
