@@ -212,7 +212,7 @@ def make_124m_shaped(folder: Path) -> None:
     vocabulary is learned from the titles and padded with unreachable tokens to 50,257."""
     from titlegen import dataset, new_model
 
-    texts = dataset.documents(dataset.read_titles(WORK / "titles.csv"))
+    texts = dataset.documents(dataset.read_rows(WORK / "titles.csv"))
     encoder, merges = new_model.train_vocabulary(texts, 2048)
     del encoder[END]
     for i in range(len(encoder), 50256):

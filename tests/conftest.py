@@ -7,9 +7,12 @@ titlegen does, by way of BIGQUERY_EMULATOR_HOST.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
+import random
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -171,3 +174,51 @@ def trained(tiny_model, titles_csv, tmp_path_factory):
     first = train_cli(titles_csv, tiny_model, checkpoint_dir, "--steps", "4")
     second = train_cli(titles_csv, tiny_model, checkpoint_dir, "--steps", "2")
     return checkpoint_dir / "run1", first, second
+
+
+# Three subreddits whose styles a rule tells apart, for conditioning and novelty.
+LOUD = "WOW HUGE NEWS BIG LOOK THIS NOW BEST EVER WIN GOAL YES STOP FIRE".split()  # noqa: SIM905
+SOFT = "quiet soft calm slow rain moss tea sleep gentle hush dusk mist leaf nap".split()  # noqa: SIM905
+STYLES = {  # how a title of each subreddit looks
+    "numbers": re.compile(r"\d+( \d+)*"),
+    "shouting": re.compile(r"[A-Z]+( [A-Z]+)*!"),
+    "whispers": re.compile(r"[a-z]+( [a-z]+)*"),
+}
+
+
+@pytest.fixture(scope="session")
+def styles_csv(tmp_path_factory) -> Path:
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("styles") / "styles.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["subreddit", "title"])
+        for _ in range(150):
+            words = rng.randint(3, 6)
+            writer.writerow(["numbers", " ".join(str(rng.randint(1, 99)) for _ in range(words))])
+            writer.writerow(["shouting", " ".join(rng.choices(LOUD, k=words)) + "!"])
+            writer.writerow(["whispers", " ".join(rng.choices(SOFT, k=words))])
+    return path
+
+
+@pytest.fixture(scope="session")
+def styled_runs(styles_csv, tmp_path_factory) -> Path:
+    """A tiny model made from styles_csv and two runs of it in the returned folder: styled,
+    trained 200 steps conditioned on the subreddit (the default); plain, 1 step unconditioned."""
+    root = tmp_path_factory.mktemp("conditioning")
+    made = _run("new-model", "tiny", "--from", str(styles_csv), "--model-dir", str(root), *TINY)
+    assert made.exit_code == 0, made.output
+    common = ["--model", "tiny", "--model-dir", str(root), "--checkpoint-dir", str(root / "ck")]
+    common += ["--accumulate-gradients", "1", "--print-every", "100", "--seed", "1"]
+    styled = _run(
+        "train", str(styles_csv), *common, "--run-name", "styled", "--steps", "200",
+        "--learning-rate", "3e-3",
+    )  # fmt: skip
+    assert styled.exit_code == 0, styled.output
+    assert "conditioned on the subreddit" in styled.output
+    plain = _run(
+        "train", str(styles_csv), *common, "--run-name", "plain", "--steps", "1", "--no-condition"
+    )
+    assert plain.exit_code == 0, plain.output
+    assert "conditioned" not in plain.output
+    return root / "ck"

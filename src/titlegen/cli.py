@@ -687,14 +687,15 @@ def train(source: Path, **options: Any) -> None:
         )
     else:
         click.echo(
-            f"Trained {result.run_folder} to step {result.last_step} "
+            f"Trained {result.run_folder} to step {result.reached} "
             f"in {result.precision.describe()}."
         )
     if result.best is not None:
-        click.echo(
-            f"Lowest validation loss: {result.best.val_loss:.3f} at step {result.best.step}"
-            + (" (the checkpoint kept)." if settings.keep_best else ".")
-        )
+        best = f"{result.best.val_loss:.3f} at step {result.best.step}"
+        if settings.keep_best:
+            click.echo(f"Kept the checkpoint with the lowest validation loss: {best}.")
+        else:
+            click.echo(f"Lowest validation loss: {best}.")
     if result.plot is not None:
         click.echo(f"Loss curves: {result.plot} (and metrics.csv, TensorBoard events).")
 

@@ -150,6 +150,7 @@ class Result:
     precision: Precision
     interrupted: bool
     last_step: int  # the step of the run's checkpoint (gpt-2-simple's counter)
+    reached: int  # the step training got to (after --keep-best, maybe past last_step)
     best: Best | None = None  # the lowest validation loss of this command
     stopped_early: bool = False
     plot: Path | None = None
@@ -191,7 +192,7 @@ def train(
         loop.copy_vocabulary(options.model_folder, run_folder)
     _record(run_folder, source, options, data)
     result = _Run(run_folder, data, options, precision, on_progress, on_message).run()
-    if result.last_step and (run_folder / metrics.FILE).is_file():
+    if (run_folder / metrics.FILE).is_file():
         from titlegen import plot
 
         result = _replace(result, plot=plot.write(run_folder))
@@ -417,6 +418,7 @@ class _Run:
         self.best = _best_so_far(run_folder, self.start)  # what --keep-best must beat
         self.saved = False
         self.stale = 0  # evaluations since the best
+        self.reached = self.start
 
     def run(self) -> Result:
         options, folder = self.options, self.folder
@@ -429,6 +431,10 @@ class _Run:
                 self._save(self.start)
             with metrics.Log(folder, resume_from=self.start, fresh=self.start == 0) as log:
                 interrupted, stopped = self._steps(log)
+            if options.keep_best and not self.saved and not self._resumed():
+                # Nothing beat the starting weights: keep those.
+                self.graph.restore(checkpoint)
+                self._save(self.start)
         finally:
             self.graph.close()
         return Result(
@@ -437,9 +443,15 @@ class _Run:
             self.precision,
             interrupted,
             _counter(folder),
+            self.reached,
             self.best,
             stopped,
         )
+
+    def _resumed(self) -> bool:
+        """Whether the run's own checkpoint is where this command started."""
+        latest = self.options.restore_from == "latest"
+        return latest and (self.folder / "checkpoint").is_file()
 
     def _steps(self, log: metrics.Log) -> tuple[bool, bool]:
         """Train; returns (interrupted, stopped early)."""
@@ -502,10 +514,9 @@ class _Run:
         return False, False
 
     def _finish(self, step: int) -> None:
-        """The last save: the step reached, or with --keep-best the best one (already saved),
-        unless nothing was saved for the run yet."""
-        kept = self.options.keep_best and (self.saved or (self.folder / "checkpoint").is_file())
-        if not kept and step > 0:
+        """The last save: the step reached (with --keep-best, the best was saved already)."""
+        self.reached = step
+        if not self.options.keep_best and step > self.start:
             self._save(step)
 
     def _save(self, step: int) -> None:
