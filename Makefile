@@ -5,12 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint bench clean
+.PHONY: help demo test lint bench quality clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
 	@echo "make test   install the test extras and run lint and the test suite"
 	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
+	@echo "make quality  conditioning accuracy and copies of training titles, measured"
 	@echo "make clean  remove the virtual environment and generated files"
 
 $(BIN)/python:
@@ -24,6 +25,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@ $(VENV)/.installed
 
 # The main job, offline: the bundled sample dump -> a title dataset -> a small GPT-2 made from
@@ -40,7 +45,10 @@ demo: $(VENV)/.installed
 	$(BIN)/titlegen train $(DEMO_DIR)/titles.csv --model demo --model-dir $(DEMO_DIR)/models \
 		--checkpoint-dir $(DEMO_DIR)/checkpoint --run-name demo --restore-from fresh \
 		--seed 1 $(DEMO_TRAIN)
-	@echo "Ten new titles (synthetic):"
+	@echo "Three for r/todayilearned (synthetic):"
+	@$(BIN)/titlegen generate --run-name demo --checkpoint-dir $(DEMO_DIR)/checkpoint --seed 1 \
+		--subreddit todayilearned --nsamples 3
+	@echo "Ten new titles, the model choosing the subreddit (synthetic):"
 	@$(BIN)/titlegen generate --run-name demo --checkpoint-dir $(DEMO_DIR)/checkpoint --seed 1
 
 lint: $(VENV)/.installed-test
@@ -53,6 +61,11 @@ test: lint
 # Not part of `make test`: about 17 minutes of timing on two cores.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+
+# Not part of `make test`: trains the demo model and a small one (about 5 minutes on two
+# cores), then prints the table the README's "How good are the titles" shows.
+quality: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) benchmarks/.work .pytest_cache .ruff_cache
