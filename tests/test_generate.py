@@ -47,6 +47,19 @@ def test_same_seed_same_titles(run_args):
     assert first != other
 
 
+def test_a_command_in_its_own_process_is_quiet_and_repeatable(run_args):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "titlegen", "generate", *run_args, "--seed", "7"]
+    first = subprocess.run(command, capture_output=True, text=True, check=True)
+    again = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert first.stdout == again.stdout and len(first.stdout.splitlines()) == 10
+    # TensorFlow's C++ start-up logs (absl, before its log level applies) are muted.
+    for noise in ("cudart_stub", "cuInit", "port.cc", "absl::InitializeLog"):
+        assert noise not in first.stderr, first.stderr
+
+
 def test_top_k_1_is_greedy(run_args):
     greedy = [*run_args, "--top-k", "1", "--nsamples", "3", "--prefix", "What"]
     one = titles(run("generate", *greedy, "--seed", "1"))

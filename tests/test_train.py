@@ -198,3 +198,43 @@ def test_train_on_an_encoded_npz(tiny_model, titles_csv, tmp_path):
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "ck" / "run1" / "titlegen.json").read_text())
     assert record["format"]["source"] == "npz"
+
+
+def variable(folder, name: str):
+    import tensorflow as tf
+
+    return tf.train.load_variable(tf.train.latest_checkpoint(str(folder)), name)
+
+
+def test_only_train_transformer_layers_leaves_the_embeddings(tiny_model, titles_csv, tmp_path):
+    import numpy as np
+
+    result = train(titles_csv, tiny_model, tmp_path, "--steps", "2", "--learning-rate", "1e-2",
+                   "--only-train-transformer-layers", "--optimizer", "sgd")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run1"
+    assert np.array_equal(variable(run, "model/wte"), variable(tiny_model, "model/wte"))
+    changed = variable(run, "model/h0/attn/c_attn/w") - variable(
+        tiny_model, "model/h0/attn/c_attn/w"
+    )
+    assert np.abs(changed).max() > 0
+
+
+def test_sample_every_prints_a_sample(tiny_model, titles_csv, tmp_path):
+    result = train(titles_csv, tiny_model, tmp_path, "--steps", "2", "--sample-every", "2")
+    assert result.exit_code == 0, result.output
+    assert "sample at step 2: " in result.output
+
+
+def test_multi_gpu_without_gpus_trains_on_the_cpu(tiny_model, titles_csv, tmp_path):
+    result = train(titles_csv, tiny_model, tmp_path, "--steps", "2", "--multi-gpu")
+    assert result.exit_code == 0, result.output  # no GPU here: the layers stay on the CPU
+
+
+def test_overwrite_keeps_one_checkpoint(tiny_model, titles_csv, tmp_path):
+    assert train(titles_csv, tiny_model, tmp_path, "--steps", "2").exit_code == 0
+    result = train(titles_csv, tiny_model, tmp_path, "--steps", "2", "--overwrite")
+    assert result.exit_code == 0, result.output
+    indexes = sorted(p.name for p in (tmp_path / "run1").glob("model-*.index"))
+    assert indexes == ["model-4.index"]
+    assert len(list((tmp_path / "run1").glob("events.*"))) == 1

@@ -461,7 +461,7 @@ class _Run:
         if self.data.val.size and self.start == 0:
             log.write(metrics.Row(0, val_loss=self._validate(0)))
         average = (0.0, 0.0)
-        done = 0
+        done = completed = 0
         try:
             for done in range(1, options.steps + 1):
                 step = self.start + done
@@ -473,6 +473,7 @@ class _Run:
                     schedule=options.lr_schedule,
                 )
                 loss = self.graph.step(self._batches(), rate)
+                completed = done
                 average = (average[0] * 0.99 + loss, average[1] * 0.99 + 1)
                 evaluate = self.data.val.size and (
                     step % options.eval_every == 0 or done == options.steps
@@ -508,15 +509,16 @@ class _Run:
                     return False, True
         except KeyboardInterrupt:
             self.on_message("interrupted")
-            self._finish(self.start + done - 1 if done else self.start)
+            self._finish(self.start + completed, always=True)
             return True, False
         self._finish(self.start + done)
         return False, False
 
-    def _finish(self, step: int) -> None:
-        """The last save: the step reached (with --keep-best, the best was saved already)."""
+    def _finish(self, step: int, *, always: bool = False) -> None:
+        """The last save: the step reached, if training got anywhere (or ``always``, as on
+        Ctrl-C); with --keep-best the best was saved already."""
         self.reached = step
-        if not self.options.keep_best and step > self.start:
+        if not self.options.keep_best and (step > self.start or always):
             self._save(step)
 
     def _save(self, step: int) -> None:
