@@ -180,3 +180,20 @@ def test_plot_errors(trained, tmp_path):
     missing = run("plot", "--run-name", "nothing", "--checkpoint-dir", str(tmp_path))
     assert missing.exit_code == 1
     assert "metrics.csv does not exist: train the run" in missing.output
+
+
+def held_out(run) -> set[str]:
+    with (run / "titles.csv").open(newline="") as f:
+        return {r["title"] for r in csv.DictReader(f) if r["split"] == "val"}
+
+
+def test_resuming_keeps_the_first_sessions_split(tiny_model, titles_csv, tmp_path):
+    first = train_cli(titles_csv, tiny_model, tmp_path / "a", "--steps", "1", "--seed", "3")
+    assert first.exit_code == 0, first.output
+    held = held_out(tmp_path / "a" / "run1")
+    again = train_cli(titles_csv, tiny_model, tmp_path / "a", "--steps", "1", "--seed", "4")
+    assert again.exit_code == 0, again.output
+    assert held_out(tmp_path / "a" / "run1") == held
+    other = train_cli(titles_csv, tiny_model, tmp_path / "b", "--steps", "1", "--seed", "4")
+    assert other.exit_code == 0, other.output
+    assert held_out(tmp_path / "b" / "run1") != held  # a new run with another seed: another split

@@ -177,7 +177,7 @@ def train(
 ) -> Result:
     """Finetune on ``source`` (titlegen's CSV, a text file, or an encoded .npz)."""
     run_folder, vocabulary = _check(source, options)
-    data = prepare(source, options, encoding.Vocabulary(vocabulary))
+    data = prepare(source, options, encoding.Vocabulary(vocabulary), _split_seed(options))
     precision = choose_precision(options)
     held = f"; {len(data.val):,} held out for validation" if data.val.size else ""
     if data.kind == "npz" and options.val_fraction > 0:
@@ -238,9 +238,11 @@ def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
     return run_folder, model_folder if has_vocabulary else run_folder
 
 
-def prepare(source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary) -> Data:
-    """Split, frame and encode ``source``: titles shuffled (seeded) into training documents,
-    the held-out ones into validation documents."""
+def prepare(
+    source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary, split_seed: int | None
+) -> Data:
+    """Split (by ``split_seed``), frame and encode ``source``: titles shuffled (seeded) into
+    training documents, the held-out ones into validation documents."""
 
     if source.suffix == ".npz":
         if options.keep_best or options.early_stop:
@@ -256,7 +258,7 @@ def prepare(source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary
         condition = options.condition and kind == "titles" and dataset.conditionable(rows)
         if condition:
             dataset.check_subreddit_names(rows, source)
-        train_rows, val_rows = dataset.split(rows, options.val_fraction, options.seed)
+        train_rows, val_rows = dataset.split(rows, options.val_fraction, split_seed)
         if not train_rows:
             raise TitlegenError(f"{source} has too few titles to hold any out: --val-fraction 0.")
         data = Data(
@@ -274,6 +276,18 @@ def prepare(source: Path, options: TrainOptions, vocabulary: encoding.Vocabulary
             f"(about {_titles_needed(data, len(data.train))} more titles)."
         )
     return data
+
+
+def _split_seed(options: TrainOptions) -> int | None:
+    """The seed of the run's first session when resuming, so the held-out titles stay held
+    out whatever --seed a later session gets (a larger --val-fraction only adds titles)."""
+    record = options.run_folder / PROVENANCE
+    if options.restore_from != "latest" or not record.is_file():
+        return options.seed
+    try:
+        return json.loads(record.read_text())["history"][0]["options"]["seed"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return options.seed
 
 
 def _tokens(
