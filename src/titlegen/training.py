@@ -15,7 +15,7 @@ import csv
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -179,7 +179,10 @@ def train(
     run_folder, vocabulary = _check(source, options)
     data = prepare(source, options, encoding.Vocabulary(vocabulary), _split_seed(options))
     precision = choose_precision(options)
-    held = f"; {len(data.val):,} held out for validation" if data.val.size else ""
+    held = ""
+    if data.val.size:
+        titles = sum(1 for row in data.rows if dataset.normalize(row.title) in data.held_out)
+        held = f"; {len(data.val):,} tokens ({titles:,} titles) held out for validation"
     if data.kind == "npz" and options.val_fraction > 0:
         held = "; no validation (an .npz holds tokens, not titles: train on the CSV for one)"
     on_message(
@@ -195,14 +198,8 @@ def train(
     if (run_folder / metrics.FILE).is_file():
         from titlegen import plot
 
-        result = _replace(result, plot=plot.write(run_folder))
+        result = replace(result, plot=plot.write(run_folder))
     return result
-
-
-def _replace(result: Result, **changes: object) -> Result:
-    from dataclasses import replace
-
-    return replace(result, **changes)
 
 
 def _check(source: Path, options: TrainOptions) -> tuple[Path, Path]:
