@@ -584,7 +584,7 @@ Examples:
     type=click.IntRange(min=0),
     default=training.SAMPLE_EVERY,
     show_default=True,
-    help="Steps between sample outputs; 0 = none.",
+    help="Steps between samples printed during training; 0 = none.",
 )
 @click.option(
     "--overwrite",

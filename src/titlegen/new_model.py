@@ -115,9 +115,8 @@ def write_vocabulary(folder: Path, encoder: dict[str, int], merges: list[str]) -
 
 def write_checkpoint(folder: Path, hparams: dict, *, seed: int) -> None:
     """A TensorFlow checkpoint of GPT-2 with fresh weights, as gpt-2-simple's graph names them."""
+    tf = runtime.tensorflow()  # first, so that gpt-2-simple's own import of it is a quiet one
     from gpt_2_simple.src import model
-
-    tf = runtime.tensorflow()
 
     params = model.default_hparams()
     params.override_from_dict(hparams)

@@ -32,6 +32,7 @@ COPIED = ("hparams.json", "encoder.json", "vocab.bpe")  # as gpt-2-simple copies
 def load_hparams(folder: Path) -> Any:
     import json
 
+    runtime.tensorflow()  # first, so that gpt-2-simple's own import of it is a quiet one
     from gpt_2_simple.src import model
 
     hparams = model.default_hparams()
