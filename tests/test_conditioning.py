@@ -107,3 +107,17 @@ def test_a_run_trained_without_conditioning_refuses_subreddit(plain):
     listed = run("subreddits", *plain)
     assert listed.exit_code == 0  # it still knows what its dataset held
     assert "numbers" in listed.output
+
+
+def test_one_sampling_graph_serves_every_subreddit(styled_runs):
+    from titlegen import sampling
+
+    generator = sampling.Generator(styled_runs / "styled")
+    try:
+        samples = generator.generate_many(
+            sampling.SampleOptions(nsamples=10, seed=1), ["numbers", "shouting", "whispers"]
+        )
+    finally:
+        generator.close()
+    assert [s.subreddit for s in samples] == ["numbers"] * 4 + ["shouting"] * 3 + ["whispers"] * 3
+    assert len(generator.samplers) == 1  # shares of 4, 3 and 3 titles, one batch size

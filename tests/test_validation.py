@@ -143,6 +143,19 @@ def test_evaluate_scores_a_dataset(trained, tmp_path):
     # The same titles the last evaluation in training scored, in another order.
     last = [r.val_loss for r in metrics.read(folder) if r.val_loss is not None][-1]
     assert loss == pytest.approx(last, rel=0.02)
+    # Without a dataset: the same held-out titles, read from the run.
+    default = run("evaluate", *at(folder))
+    assert default.exit_code == 0, default.output
+    assert "run1 on its held-out titles: loss " in default.stdout
+    assert default.stdout.split("loss ")[1] == result.stdout.split("loss ")[1]
+
+
+def test_evaluate_without_held_out_titles(tiny_model, titles_csv, tmp_path):
+    trained = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "1", "--val-fraction", "0")
+    assert trained.exit_code == 0, trained.output
+    result = run("evaluate", *at(tmp_path / "run1"))
+    assert result.exit_code == 1
+    assert "run1 held no titles out (--val-fraction 0): name a DATASET." in result.output
 
 
 def test_evaluate_needs_subreddits_for_a_conditioned_run(trained, tmp_path):

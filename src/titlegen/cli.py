@@ -872,25 +872,29 @@ def subreddits(run_name: str, checkpoint_dir: Path) -> None:
 @cli.command(
     epilog="""\b
 Examples:
-  titlegen evaluate data/reddit_titles.csv
+  titlegen evaluate                          # run1 on the titles it held out
   titlegen evaluate data/new_month.csv --run-name medium
 """
 )
-@click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "source", metavar="[DATASET]", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
 @run_options
-def evaluate(source: Path, run_name: str, checkpoint_dir: Path) -> None:
+def evaluate(source: Path | None, run_name: str, checkpoint_dir: Path) -> None:
     """Loss and perplexity of a run on a dataset.
 
-    Every title of DATASET is framed as the run was trained (with its subreddit, if the run
-    was conditioned) and scored in 1024-token windows. Lower is better; a perplexity of N means
-    the model is as unsure as a fair choice among N tokens.
+    Without DATASET, on the titles the run held out for validation (all of them, where train
+    scores up to 32 windows). Titles are framed as the run was trained (with the subreddit, if
+    it was conditioned) and scored in 1024-token windows. Lower is better; a perplexity of N
+    means the model is as unsure as a fair choice among N tokens.
     """
     import math
 
     folder = _run_folder(run_name, checkpoint_dir)
     loss, tokens = training.evaluate(source, folder)
+    what = source or "its held-out titles"
     click.echo(
-        f"{folder.name} on {source}: loss {loss:.3f}, perplexity {math.exp(loss):,.1f} "
+        f"{folder.name} on {what}: loss {loss:.3f}, perplexity {math.exp(loss):,.1f} "
         f"({tokens:,} tokens)."
     )
 

@@ -190,12 +190,19 @@ class Generator:
         self.session.close()
 
     def generate(
-        self, options: SampleOptions, *, subreddit: str | None = None, keep: Filter | None = None
+        self,
+        options: SampleOptions,
+        *,
+        subreddit: str | None = None,
+        keep: Filter | None = None,
+        batch_size: int | None = None,
     ) -> list[Sample]:
         """``options.nsamples`` titles (of ``subreddit``, for a conditioned run); with ``keep``,
-        only titles it admits, sampling on until there are enough."""
+        only titles it admits, sampling on until there are enough. Batches of ``batch_size``
+        (default: ``options.batch_size``, at most ``options.nsamples``)."""
         options.check()
-        options = replace(options, batch_size=min(options.batch_size, options.nsamples))
+        batch_size = batch_size or min(options.batch_size, options.nsamples)
+        options = replace(options, batch_size=batch_size)
         context = self._context(options.prefix, subreddit)
         length = min(options.length, MAX_LENGTH - len(context))
         if length < 1:
@@ -216,11 +223,15 @@ class Generator:
     def generate_many(
         self, options: SampleOptions, subreddits: list[str], keep: Filter | None = None
     ) -> list[Sample]:
-        """``options.nsamples`` titles spread evenly over ``subreddits`` (if any)."""
+        """``options.nsamples`` titles spread evenly over ``subreddits`` (if any), all in
+        batches of one size, so one sampling graph serves every subreddit."""
         keep = keep or Filter()
+        shares = spread(options.nsamples, subreddits)
+        batch = min(options.batch_size, max(count for _, count in shares))
         samples: list[Sample] = []
-        for name, count in spread(options.nsamples, subreddits):
-            samples += self.generate(replace(options, nsamples=count), subreddit=name, keep=keep)
+        for name, count in shares:
+            share = replace(options, nsamples=count)
+            samples += self.generate(share, subreddit=name, keep=keep, batch_size=batch)
         return samples
 
     def _context(self, prefix: str, subreddit: str | None = None) -> list[int]:

@@ -565,18 +565,20 @@ class _Run:
         self.on_message(f"sample at step {step}: {vocabulary.decode(tokens)}")
 
 
-def evaluate(source: Path, run_folder: Path) -> tuple[float, int]:
-    """Loss per token of a run on ``source``, framed as the run was trained (all titles)."""
+def evaluate(source: Path | None, run_folder: Path) -> tuple[float, int]:
+    """Loss per token of a run, and the tokens scored, on ``source`` (all its titles, framed
+    as the run was trained), or on the titles the run held out for validation."""
     from titlegen import sampling
 
     if not (run_folder / "checkpoint").is_file():
         raise TitlegenError(f"{run_folder} holds no trained checkpoint: train it first.")
     form = sampling.RunFormat.of(run_folder)
-    options = TrainOptions(val_fraction=0, condition=form.condition, batch_size=1)
-    if not source.is_file():
-        raise TitlegenError(f"{source} does not exist.")
     vocabulary = encoding.Vocabulary(run_folder)
-    if source.suffix == ".npz":
+    if source is None:
+        tokens = _tokens(_held_out(run_folder), "titles", form.condition, vocabulary, 0)
+    elif not source.is_file():
+        raise TitlegenError(f"{source} does not exist.")
+    elif source.suffix == ".npz":
         tokens = _npz_tokens(source)
     else:
         rows = dataset.read_rows(source)
@@ -588,10 +590,34 @@ def evaluate(source: Path, run_folder: Path) -> tuple[float, int]:
             )
         tokens = _tokens(rows, kind, form.condition, vocabulary, 0)
     hparams = loop.load_hparams(run_folder)
-    precision = Precision("fp32", "the CPU", False)
+    options = TrainOptions(val_fraction=0, condition=form.condition, batch_size=1)
+    precision = Precision("fp32", "the device TensorFlow chooses", False)
     graph = loop.Graph(options, precision, hparams, min(WINDOW, hparams.n_ctx))
     try:
         graph.restore(runtime.tensorflow().train.latest_checkpoint(str(run_folder)))
         return graph.evaluate(tokens)
     finally:
         graph.close()
+
+
+def _held_out(run_folder: Path) -> list[dataset.Row]:
+    """The titles a run held out for validation (its titles.csv)."""
+    path = run_folder / TITLES
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            held = [
+                dataset.Row(row["subreddit"] or None, row["title"])
+                for row in csv.DictReader(f)
+                if row["split"] == "val"
+            ]
+    except FileNotFoundError as error:
+        raise TitlegenError(
+            f"{run_folder} has no {TITLES} (not trained by titlegen on titles): name a DATASET."
+        ) from error
+    except (OSError, KeyError, csv.Error) as error:
+        raise TitlegenError(f"Cannot read {path}: {error}.") from error
+    if not held:
+        raise TitlegenError(
+            f"{run_folder.name} held no titles out (--val-fraction 0): name a DATASET."
+        )
+    return held
