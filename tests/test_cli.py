@@ -10,7 +10,15 @@ from click.testing import CliRunner
 
 from titlegen.cli import cli
 
-HEAVY = ("tensorflow", "gpt_2_simple", "google.cloud.bigquery", "pandas", "duckdb")
+HEAVY = (
+    "tensorflow",
+    "gpt_2_simple",
+    "google.cloud.bigquery",
+    "pandas",
+    "duckdb",
+    "matplotlib",
+    "numpy",
+)
 
 
 @pytest.mark.parametrize("name", sorted(cli.commands))
