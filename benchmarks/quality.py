@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +32,6 @@ DEMO_MODEL = ["--layers", "2", "--embd", "128", "--heads", "2", "--vocab-size", 
 DEMO_TRAIN = ["--steps", "1600", "--learning-rate", "3e-3", "--accumulate-gradients", "1"]
 STYLES_MODEL = ["--layers", "1", "--embd", "32", "--heads", "2", "--vocab-size", "400"]
 STYLES_TRAIN = ["--steps", "200", "--learning-rate", "3e-3", "--accumulate-gradients", "1"]
-LOUD = "WOW HUGE NEWS BIG LOOK THIS NOW BEST EVER WIN GOAL YES STOP FIRE".split()  # noqa: SIM905
-SOFT = "quiet soft calm slow rain moss tea sleep gentle hush dusk mist leaf nap".split()  # noqa: SIM905
 
 
 def titlegen(*args: str) -> str:
@@ -44,19 +41,6 @@ def titlegen(*args: str) -> str:
     if done.returncode != 0:
         sys.exit(f"titlegen {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout
-
-
-def write_styles(path: Path) -> None:
-    """Three subreddits a rule tells apart (as tests/conftest.py's styles_csv)."""
-    rng = random.Random(0)
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["subreddit", "title"])
-        for _ in range(150):
-            words = rng.randint(3, 6)
-            writer.writerow(["numbers", " ".join(str(rng.randint(1, 99)) for _ in range(words))])
-            writer.writerow(["shouting", " ".join(rng.choices(LOUD, k=words)) + "!"])
-            writer.writerow(["whispers", " ".join(rng.choices(SOFT, k=words))])
 
 
 def train(name: str, dataset: str, model: list[str], steps: list[str]) -> Path:
@@ -122,7 +106,10 @@ def main() -> None:
     parser.add_argument("--per-subreddit", type=int, default=40, help="titles per subreddit")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    write_styles(WORK / "styles.csv")
+    sys.path.insert(0, str(ROOT / "tests"))
+    import styles  # the separable set of the tests
+
+    styles.write(WORK / "styles.csv")
     titlegen("fetch", "--source", str(ROOT / "data" / "sample"), "--per-subreddit", "100", "-o",
              "sample.csv")  # fmt: skip
     styles = conditioning(train("styles", "styles.csv", STYLES_MODEL, STYLES_TRAIN),

@@ -7,17 +7,15 @@ titlegen does, by way of BIGQUERY_EMULATOR_HOST.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import os
-import random
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
+import styles
 
 # Never let google-auth probe the GCE metadata server: the tests only talk to loopback.
 os.environ["NO_GCE_CHECK"] = "true"
@@ -176,29 +174,10 @@ def trained(tiny_model, titles_csv, tmp_path_factory):
     return checkpoint_dir / "run1", first, second
 
 
-# Three subreddits whose styles a rule tells apart, for conditioning and novelty.
-LOUD = "WOW HUGE NEWS BIG LOOK THIS NOW BEST EVER WIN GOAL YES STOP FIRE".split()  # noqa: SIM905
-SOFT = "quiet soft calm slow rain moss tea sleep gentle hush dusk mist leaf nap".split()  # noqa: SIM905
-STYLES = {  # how a title of each subreddit looks
-    "numbers": re.compile(r"\d+( \d+)*"),
-    "shouting": re.compile(r"[A-Z]+( [A-Z]+)*!"),
-    "whispers": re.compile(r"[a-z]+( [a-z]+)*"),
-}
-
-
+# Three subreddits whose styles a rule tells apart (tests/styles.py): conditioning, novelty.
 @pytest.fixture(scope="session")
 def styles_csv(tmp_path_factory) -> Path:
-    rng = random.Random(0)
-    path = tmp_path_factory.mktemp("styles") / "styles.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["subreddit", "title"])
-        for _ in range(150):
-            words = rng.randint(3, 6)
-            writer.writerow(["numbers", " ".join(str(rng.randint(1, 99)) for _ in range(words))])
-            writer.writerow(["shouting", " ".join(rng.choices(LOUD, k=words)) + "!"])
-            writer.writerow(["whispers", " ".join(rng.choices(SOFT, k=words))])
-    return path
+    return styles.write(tmp_path_factory.mktemp("styles") / "styles.csv")
 
 
 @pytest.fixture(scope="session")

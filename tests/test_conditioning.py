@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import STYLES
+from styles import STYLES
 
 from titlegen.cli import cli
 

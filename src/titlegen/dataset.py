@@ -155,12 +155,13 @@ def split(rows: list[Row], fraction: float, seed: int | None) -> tuple[list[Row]
     """
     if fraction <= 0:
         return rows, []
-    keys = sorted({normalize(row.title) for row in rows})
+    keys = {normalize(row.title) for row in rows}
 
     def rank(key: str) -> bytes:
         return hashlib.blake2b(f"{seed or 0}\0{key}".encode(), digest_size=8).digest()
 
     held = set(sorted(keys, key=rank)[: max(1, round(fraction * len(keys)))])
-    train = [row for row in rows if normalize(row.title) not in held]
-    val = [row for row in rows if normalize(row.title) in held]
-    return train, val
+    sides: tuple[list[Row], list[Row]] = ([], [])
+    for row in rows:
+        sides[normalize(row.title) in held].append(row)
+    return sides

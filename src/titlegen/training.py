@@ -163,7 +163,7 @@ class Data:
     train: np.ndarray
     val: np.ndarray  # empty without validation
     rows: list[dataset.Row]  # every title, for the run's titles.csv (none for an .npz)
-    held_out: set[str]  # normalised validation titles
+    held_out: list[dataset.Row]  # the validation titles among them
     condition: bool
     kind: str  # titles (a CSV), text or npz
 
@@ -181,8 +181,7 @@ def train(
     precision = choose_precision(options)
     held = ""
     if data.val.size:
-        titles = sum(1 for row in data.rows if dataset.normalize(row.title) in data.held_out)
-        held = f"; {len(data.val):,} tokens ({titles:,} titles) held out for validation"
+        held = f"; {len(data.val):,} tokens ({len(data.held_out):,} titles) held out for validation"
     if data.kind == "npz" and options.val_fraction > 0:
         held = "; no validation (an .npz holds tokens, not titles: train on the CSV for one)"
     on_message(
@@ -248,7 +247,7 @@ def prepare(
                 "titles: train on the CSV instead."
             )
         tokens = _npz_tokens(source)
-        data = Data(tokens, tokens[:0], [], set(), False, "npz")
+        data = Data(tokens, tokens[:0], [], [], False, "npz")
     else:
         rows = dataset.read_rows(source)
         kind = "titles" if source.suffix.lower() == ".csv" else "text"
@@ -262,7 +261,7 @@ def prepare(
             _tokens(train_rows, kind, condition, vocabulary, options.seed),
             _tokens(val_rows, kind, condition, vocabulary, options.seed),
             rows,
-            {dataset.normalize(row.title) for row in val_rows},
+            val_rows,
             condition,
             kind,
         )
@@ -376,11 +375,12 @@ def _record(run_folder: Path, source: Path, options: TrainOptions, data: Data) -
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(record, indent=2) + "\n")
     if data.rows:
+        held = {id(row) for row in data.held_out}  # the same objects as in data.rows
         with atomic_write(run_folder / TITLES, "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(["subreddit", "title", "split"])
             for row in data.rows:
-                side = "val" if dataset.normalize(row.title) in data.held_out else "train"
+                side = "val" if id(row) in held else "train"
                 writer.writerow([row.subreddit or "", row.title, side])
 
 
