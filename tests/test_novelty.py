@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import train_cli
 
 from titlegen import sampling
 from titlegen.cli import cli
@@ -90,3 +91,14 @@ def test_a_model_that_only_copies_gets_a_clear_message():
     message = sampling._shortfall(5, 10, 20, keep)
     assert message.startswith("Only 5 of 10 titles were new after 20 batches (95 copies of ")
     assert "the model mostly copies; raise --temperature" in message
+
+
+def test_a_run_resumed_on_other_data_remembers_both(tiny_model, titles_csv, styles_csv, tmp_path):
+    assert train_cli(titles_csv, tiny_model, tmp_path, "--steps", "1").exit_code == 0
+    result = train_cli(styles_csv, tiny_model, tmp_path, "--steps", "1")
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "run1" / "titles.csv").open(newline="") as f:
+        remembered = {row["title"] for row in csv.DictReader(f)}
+    for source in (titles_csv, styles_csv):
+        with source.open(newline="") as f:
+            assert {row["title"] for row in csv.DictReader(f)} <= remembered

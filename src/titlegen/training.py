@@ -375,13 +375,28 @@ def _record(run_folder: Path, source: Path, options: TrainOptions, data: Data) -
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(record, indent=2) + "\n")
     if data.rows:
-        held = {id(row) for row in data.held_out}  # the same objects as in data.rows
-        with atomic_write(run_folder / TITLES, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["subreddit", "title", "split"])
-            for row in data.rows:
-                side = "val" if id(row) in held else "train"
-                writer.writerow([row.subreddit or "", row.title, side])
+        _write_titles(run_folder / TITLES, data, resumed=options.restore_from == "latest")
+
+
+def _write_titles(path: Path, data: Data, *, resumed: bool) -> None:
+    """The run's titles and their side of the split; a resumed run keeps the titles of its
+    earlier sessions' datasets too (they were trained on as well)."""
+    held = {id(row) for row in data.held_out}  # the same objects as in data.rows
+    lines = [
+        [row.subreddit or "", row.title, "val" if id(row) in held else "train"] for row in data.rows
+    ]
+    if resumed and path.is_file():
+        new = {(subreddit, title) for subreddit, title, _ in lines}
+        try:
+            with path.open(encoding="utf-8", newline="") as f:
+                old = [[r["subreddit"], r["title"], r["split"]] for r in csv.DictReader(f)]
+        except (OSError, KeyError, csv.Error):
+            old = []  # unreadable: the current dataset's titles only
+        lines = [line for line in old if (line[0], line[1]) not in new] + lines
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["subreddit", "title", "split"])
+        writer.writerows(lines)
 
 
 def _counter(run_folder: Path) -> int:
