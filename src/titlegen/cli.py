@@ -445,6 +445,11 @@ def vocabulary_options(command: Any) -> Any:
         click.option("--run-name", help="Use this training run's vocabulary instead."),
         checkpoint_dir_option,
     ]
+    return _stacked(command, options)
+
+
+def _stacked(command: Any, options: list[Any]) -> Any:
+    """``command`` with ``options`` applied so that --help lists them in this order."""
     for option in reversed(options):
         command = option(command)
     return command
@@ -841,9 +846,7 @@ def run_options(command: Any) -> Any:
         ),
         checkpoint_dir_option,
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _stacked(command, options)
 
 
 def _run_folder(run_name: str, checkpoint_dir: Path) -> Path:

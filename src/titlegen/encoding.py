@@ -95,6 +95,12 @@ class Vocabulary:
             f"titlegen:{folder}", pat_str=PATTERN, mergeable_ranks=ranks, special_tokens={}
         )
 
+    def byte_table(self, size: int) -> list[bytes]:
+        """Each id's bytes for ids ``0..size-1``: a model's logits may cover more ids than its
+        vocabulary (those have no bytes)."""
+        table = self.token_bytes[:size]
+        return table + [b""] * (size - len(table))
+
     def token_id(self, token: str) -> int | None:
         return self.encoder.get(token)
 

@@ -262,7 +262,7 @@ class Generator:
                     context=context,
                     settings=settings,
                     stops=[stop.encode() for stop in self._stops(options)],
-                    vocabulary=self._token_bytes(),
+                    vocabulary=self.vocabulary.byte_table(self.hparams.n_vocab),
                     openers=[dataset.START.encode()] if self.titles else [],
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
@@ -283,11 +283,6 @@ class Generator:
         too, for a titlegen run)."""
         stops = [options.truncate or dataset.END]
         return [*stops, dataset.END] if self.titles and options.truncate else stops
-
-    def _token_bytes(self) -> list[bytes]:
-        """Each sampled id's bytes: the model's logits may cover more ids than its vocabulary."""
-        table = self.vocabulary.token_bytes[: self.hparams.n_vocab]
-        return table + [b""] * (self.hparams.n_vocab - len(table))
 
     def _sample(self, tokens: list[int], options: SampleOptions, subreddit: str | None) -> Sample:
         text = self.vocabulary.decode(tokens)

@@ -12,6 +12,7 @@ gpt-2-simple's own files, so the run stays loadable by ``gpt_2_simple.load_gpt2`
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -569,14 +570,16 @@ class _Run:
             self.stale += 1
         return loss
 
+    @functools.cached_property
+    def vocabulary(self) -> encoding.Vocabulary:
+        return encoding.Vocabulary(self.folder)  # read once, for --sample-every
+
     def _sample(self, step: int) -> None:
-        vocabulary = encoding.Vocabulary(self.folder)
+        vocabulary = self.vocabulary
         start = vocabulary.encode(dataset.START if self.data.kind == "titles" else "")
         opening = start.tolist() or [vocabulary.token_id(dataset.END) or 0]
-        table = vocabulary.token_bytes + [b""] * self.graph.hparams.n_vocab
-        tokens = self.graph.sample(
-            opening, [dataset.END.encode()], table[: self.graph.hparams.n_vocab]
-        )
+        table = vocabulary.byte_table(self.graph.hparams.n_vocab)
+        tokens = self.graph.sample(opening, [dataset.END.encode()], table)
         self.on_message(f"sample at step {step}: {vocabulary.decode(tokens)}")
 
 
