@@ -1,4 +1,5 @@
-"""Byte sizes as people write them: ``50GB``, ``1.5TiB``, ``200000000``."""
+"""Numbers for people: byte sizes as they write them (``50GB``, ``1.5TiB``, ``200000000``) and
+counts with their noun (``1 title``, ``1,234 titles``)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,11 @@ def format_size(nbytes: float) -> str:
             return f"{number} {unit}"
         nbytes /= 1024
     raise AssertionError("unreachable")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "title")`` -> ``"1 title"``; ``plural(1234, "title")`` -> ``"1,234 titles"``.
+
+    ``many`` is the plural when adding an ``s`` is wrong: ``plural(2, "query", "queries")``.
+    """
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
