@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 from click.testing import CliRunner
@@ -159,10 +160,127 @@ def test_unknown_model(tmp_path):
     )
 
 
-def test_unreachable_server(tmp_path):
-    result = run("download", "--model-dir", str(tmp_path), "--base-url", "http://127.0.0.1:9/gpt-2")
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_server_is_one_sentence(tmp_path):
+    port = closed_port()
+
+    result = run(
+        "download", "--model-dir", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}/gpt-2"
+    )
+
     assert result.exit_code == 1
-    assert "Error: Cannot reach http://127.0.0.1:9/gpt-2/models/124M/checkpoint" in result.output
+    assert result.output.endswith(
+        f"Error: Cannot reach 127.0.0.1:{port} (connection refused): check your network, "
+        "or set --base-url / TITLEGEN_MODEL_URL to a mirror.\n"
+    )
+    assert "Max retries" not in result.output and "Pool(" not in result.output
+
+
+def test_a_server_that_never_answers_timed_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "TIMEOUT", 0.5)
+    with socket.socket() as silent:  # accepts connections (the kernel does) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+
+        result = run(
+            "download", "--model-dir", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}/x"
+        )
+
+    assert result.exit_code == 1
+    assert f"Error: Cannot reach 127.0.0.1:{port} (timed out): check your network" in (
+        result.output
+    )
+
+
+def new_versions(server: ModelServer, old: dict[str, bytes]) -> dict[str, bytes]:
+    """Serve different bytes (and a different size) under the same names."""
+    files = {name: content[::-1] + b"new" for name, content in old.items()}
+    for name, content in files.items():
+        server.behaviour.files[f"/gpt-2/models/124M/{name}"] = content
+    return files
+
+
+def test_a_failed_forced_download_keeps_the_old_file(server, tmp_path):
+    old = serve(server)
+    assert run("download", "--model-dir", str(tmp_path), "--base-url", server.url).exit_code == 0
+    new = new_versions(server, old)
+    weights = "model.ckpt.data-00000-of-00001"
+    server.behaviour.cut_next[f"/gpt-2/models/124M/{weights}"] = download.ATTEMPTS
+
+    failed = run("download", "--force", "--model-dir", str(tmp_path), "--base-url", server.url)
+
+    assert failed.exit_code == 1
+    assert f"Error: {weights}: the transfer kept failing (connection broken)" in (failed.output)
+    assert f"the old {weights} is kept" in failed.output
+    folder = tmp_path / "124M"
+    assert (folder / weights).read_bytes() == old[weights]  # complete, as it was
+    done = download.FILES[: download.FILES.index(weights)]  # replaced before the failure
+    for name in download.FILES:
+        assert (folder / name).read_bytes() == (new if name in done else old)[name], name
+
+    # The same command again resumes the new weights from their .part file.
+    server.behaviour.requests.clear()
+    totals, steps = [], []
+    download.download(
+        "124M",
+        model_dir=tmp_path,
+        url=server.url,
+        force=True,
+        on_total=lambda t, d: totals.append((t, d)),
+        on_progress=steps.append,
+    )
+    assert_complete(folder, new)
+    ((size, present),) = totals
+    assert size == sum(len(c) for c in new.values()) and present + sum(steps) == size
+    ranges = [
+        r[2] for r in server.behaviour.requests if r[:2] == ("GET", f"/gpt-2/models/124M/{weights}")
+    ]
+    assert len(ranges) == 1 and ranges[0] is not None and ranges[0] != "bytes=0-"
+
+
+def test_a_forced_download_from_an_unreachable_server_keeps_every_file(server, tmp_path):
+    files = serve(server)
+    assert run("download", "--model-dir", str(tmp_path), "--base-url", server.url).exit_code == 0
+    url = f"http://127.0.0.1:{closed_port()}/gpt-2"
+
+    result = run("download", "--force", "--model-dir", str(tmp_path), "--base-url", url)
+
+    assert result.exit_code == 1
+    assert "(connection refused)" in result.output
+    assert_complete(tmp_path / "124M", files)
+
+
+def test_a_forced_download_that_a_server_cuts_replaces_each_file_whole(server, tmp_path):
+    old = serve(server)
+    assert run("download", "--model-dir", str(tmp_path), "--base-url", server.url).exit_code == 0
+    new = new_versions(server, old)
+    for name in download.FILES:
+        server.behaviour.cut_next[f"/gpt-2/models/124M/{name}"] = 1  # each resumed once
+
+    result = run("download", "--force", "--model-dir", str(tmp_path), "--base-url", server.url)
+
+    assert result.exit_code == 0, result.output
+    assert "Downloaded 7 files" in result.output
+    assert_complete(tmp_path / "124M", new)
+
+
+def test_one_file_is_one_file(server, tmp_path):
+    files = serve(server)
+    (tmp_path / "124M").mkdir()
+    for name in download.FILES[1:]:
+        (tmp_path / "124M" / name).write_bytes(files[name])
+
+    result = run("download", "--model-dir", str(tmp_path), "--base-url", server.url)
+
+    assert result.exit_code == 0, result.output
+    assert "Downloaded 1 file (" in result.output
+    assert "; 6 were already complete." in result.output
 
 
 @pytest.mark.parametrize("ignore_range", [False, True])

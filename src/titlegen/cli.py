@@ -349,10 +349,15 @@ def download_command(model: str, model_dir: Path, base_url: str, force: bool) ->
             on_progress=bar.update,
         )
     if report.fetched:
+        skipped = len(report.skipped)
         click.echo(
-            f"Downloaded {len(report.fetched)} files ({units.format_size(report.nbytes)}) of "
-            f"GPT-2 {name} to {report.folder}"
-            + (f"; {len(report.skipped)} were already complete." if report.skipped else ".")
+            f"Downloaded {units.plural(len(report.fetched), 'file')} "
+            f"({units.format_size(report.nbytes)}) of GPT-2 {name} to {report.folder}"
+            + (
+                f"; {skipped} {'was' if skipped == 1 else 'were'} already complete."
+                if skipped
+                else "."
+            )
         )
     else:
         click.echo(f"GPT-2 {name} is already complete in {report.folder}.")

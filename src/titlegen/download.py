@@ -3,18 +3,22 @@
 Unlike gpt-2-simple's downloader, an HTTP error is never saved as a model file: every file is
 checked against its Content-Length, written to ``<file>.part`` and renamed only when complete.
 An interrupted transfer resumes with an HTTP Range request, a few times within one command and
-again on the next run; files already complete are skipped.
+again on the next run; files already complete are skipped. ``force`` fetches them again the same
+way, so the old file stays in place until its replacement is complete.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from titlegen import paths
 from titlegen.errors import TitlegenError
+from titlegen.units import plural
 
 BASE_URL = "https://openaipublic.blob.core.windows.net/gpt-2"  # OpenAI's public storage
 BASE_URL_ENV = "TITLEGEN_MODEL_URL"  # a mirror, or a local server in tests
@@ -36,6 +40,10 @@ CHUNK = 1 << 16  # bytes per read: what an interruption can lose, and the progre
 
 class DownloadError(TitlegenError):
     """A model file could not be downloaded completely."""
+
+
+class _Cut(OSError):
+    """The server closed the connection before sending what it announced."""
 
 
 @dataclass
@@ -100,7 +108,7 @@ def download(
         except OSError as error:
             raise DownloadError(f"Cannot create {folder}: {error.strerror or error}.") from error
         for name in FILES:
-            if (folder / name).is_file() and not force and present[name] == sizes[name]:
+            if not force and _complete(folder / name, sizes[name]):
                 report.skipped.append(name)
                 continue
             got = _fetch(session, f"{root}/{name}", folder / name, sizes[name], progress)
@@ -116,7 +124,10 @@ def _size(session, url: str) -> int:
     try:
         response = session.head(url, allow_redirects=True, timeout=TIMEOUT)
     except requests.RequestException as error:
-        raise DownloadError(f"Cannot reach {url}: {_reason(error)}.") from error
+        raise DownloadError(
+            f"Cannot reach {urlsplit(url).netloc} ({_reason(error)}): check your network, "
+            f"or set --base-url / {BASE_URL_ENV} to a mirror."
+        ) from error
     _check_status(response, url)
     length = response.headers.get("Content-Length")
     if length is None or not length.isdigit():
@@ -125,21 +136,22 @@ def _size(session, url: str) -> int:
 
 
 def _present(path: Path, size: int, force: bool) -> int:
-    """Bytes of ``path`` already on disk that this run will not fetch again."""
-    if force:
-        return 0
-    if path.is_file():
-        return size if path.stat().st_size == size else 0
+    """Bytes of ``path`` already on disk that this run will not fetch again: all of a complete
+    file (unless ``force``), else what its ``.part`` file holds, which is resumed."""
+    if not force and _complete(path, size):
+        return size
     part = _part(path)
     return min(part.stat().st_size, size) if part.is_file() else 0
 
 
 def _fetch(session, url: str, path: Path, size: int, progress: Callable[[int], object]) -> int:
+    """Fetch ``url`` into ``path``'s ``.part`` file and rename it over ``path`` when complete.
+
+    ``path`` itself is never touched before that, so a failed ``--force`` keeps the old file.
+    """
     import requests
 
     part = _part(path)
-    if path.is_file():
-        path.unlink()  # incomplete or --force: fetch again
     received = 0
     for attempt in range(1, ATTEMPTS + 1):
         have = part.stat().st_size if part.is_file() else 0
@@ -150,26 +162,36 @@ def _fetch(session, url: str, path: Path, size: int, progress: Callable[[int], o
             break
         try:
             received += _transfer(session, url, part, have, progress)
-        except requests.RequestException as error:
+        except (requests.RequestException, _Cut) as error:
             if attempt == ATTEMPTS:
                 have = part.stat().st_size if part.is_file() else 0
                 raise DownloadError(
                     f"{path.name}: the transfer kept failing ({_reason(error)}); {have:,} of "
-                    f"{size:,} bytes are saved in {part}: run the command again to resume."
+                    f"{plural(size, 'byte')} are saved in {part}{_kept(path)}: run the command "
+                    f"again to resume."
                 ) from error
+        except OSError as error:  # writing the .part file: a full disk, a read-only folder
+            raise DownloadError(f"Cannot write {part}: {error.strerror or error}.") from error
     have = part.stat().st_size if part.is_file() else 0
     if have != size:
         raise DownloadError(
-            f"{path.name}: received {have:,} bytes but the server announced {size:,}; the "
-            f"partial file is kept as {part}: run the command again to resume."
+            f"{path.name}: received {plural(have, 'byte')} but the server announced {size:,}; the "
+            f"partial file is kept as {part}{_kept(path)}: run the command again to resume."
         )
     os.replace(part, path)
     return received
 
 
+def _complete(path: Path, size: int) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
+def _kept(path: Path) -> str:
+    return f" and the old {path.name} is kept" if path.is_file() else ""
+
+
 def _transfer(session, url: str, part: Path, have: int, progress) -> int:
     """One GET, resuming at byte ``have``; returns the bytes received."""
-    import requests
 
     headers = {"Range": f"bytes={have}-"} if have else {}
     with session.get(url, headers=headers, stream=True, timeout=TIMEOUT) as response:
@@ -185,7 +207,7 @@ def _transfer(session, url: str, part: Path, have: int, progress) -> int:
                 progress(len(block))
         announced = response.headers.get("Content-Length")
         if announced and announced.isdigit() and received < int(announced):
-            raise requests.ConnectionError(f"connection closed after {received:,} bytes")
+            raise _Cut(f"connection closed after {plural(received, 'byte')}")
     return received
 
 
@@ -203,6 +225,44 @@ def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def _reason(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def _reason(error: BaseException) -> str:
+    """A few words for a network error, in place of the page of urllib3 internals that
+    ``str(error)`` is ("HTTPSConnectionPool(host=...): Max retries exceeded ...")."""
+    import requests
+    from urllib3 import exceptions as urllib3
+
+    # Most specific first: urllib3's NameResolutionError is also a ConnectTimeoutError.
+    words: list[tuple[type | tuple[type, ...], str]] = [
+        ((socket.gaierror, urllib3.NameResolutionError), "name not resolved"),
+        (ConnectionRefusedError, "connection refused"),
+        ((TimeoutError, urllib3.TimeoutError, requests.Timeout), "timed out"),
+        (ConnectionResetError, "connection reset"),
+        ((requests.exceptions.SSLError, urllib3.SSLError), "TLS handshake failed"),
+        ((requests.exceptions.ProxyError, urllib3.ProxyError), "the proxy refused"),
+    ]
+    causes = list(_causes(error))
+    for kinds, text in words:
+        if any(isinstance(cause, kinds) for cause in causes):
+            return text
+    for cause in causes:
+        if isinstance(cause, _Cut):
+            return str(cause)
+        if isinstance(cause, (urllib3.ProtocolError, requests.exceptions.ChunkedEncodingError)):
+            return "connection broken"
+    strerror = next((c.strerror for c in reversed(causes) if getattr(c, "strerror", None)), None)
+    return strerror.lower() if strerror else "connection failed"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and everything it wraps: causes, contexts, and urllib3's ``reason``."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped += [arg for arg in current.args if isinstance(arg, BaseException)]
+        todo += [item for item in wrapped if isinstance(item, BaseException)]
