@@ -114,3 +114,18 @@ def test_parse_post_tolerates_older_field_types():
     assert dumps.parse_post(line.encode()) == ("aww", None, 7, None)
     assert dumps.parse_post(b'{"subreddit": "aww", "score": true}') == ("aww", None, None, None)
     assert dumps.parse_post(b'{"subreddit": 5}') is None
+
+
+def test_a_file_without_posts_says_what_it_holds(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some text\n")
+    empty = tmp_path / "empty.json"
+    empty.write_text("\n")
+
+    for path, found in [
+        (notes, "none of its 1 line is a JSON object with a subreddit"),
+        (empty, "it holds no lines"),
+    ]:
+        result = run("fetch", "--source", str(path), "-o", str(tmp_path / "t.csv"))
+        assert result.exit_code == 1
+        assert f"Error: No Reddit posts could be read from {path} ({found})" in result.output

@@ -117,6 +117,18 @@ def test_local_zst_dump_gives_exactly_the_selection(tmp_path):
     assert f"read {len(POSTS)} posts, skipped 0 malformed lines" in result.output
 
 
+def test_one_title_is_one_title(tmp_path):
+    dump = write_gz(tmp_path / "RS.gz", dump_lines([post("aww", "a good dog", 9, "x")]) + b"{\n")
+    out = tmp_path / "titles.csv"
+
+    result = run("fetch", "--source", str(dump), "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"Wrote 1 title from 1 subreddit to {out} (read 1 post, skipped 1 malformed line).\n"
+    )
+
+
 def test_the_zst_fixture_needs_the_large_window(tmp_path):
     # Guards the test above: the fixture really is a `zstd --long=31` stream, which a decoder
     # with default limits (duckdb's among them) refuses.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from titlegen import selection as sel
 from titlegen.errors import BigQueryError, TitlegenError
+from titlegen.units import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,7 +236,7 @@ def translate(
     reasons = {detail.get("reason") for detail in error.errors or [] if isinstance(detail, dict)}
     message = _first_line(error)
     if "bytesBilledLimitExceeded" in reasons or "limit for bytes billed" in message:
-        limit = f"{max_bytes_billed:,} bytes" if max_bytes_billed else "the limit"
+        limit = plural(max_bytes_billed, "byte") if max_bytes_billed else "the limit"
         return BigQueryError(
             f"BigQuery refused the query because it would scan more than {limit} "
             f"(--max-bytes-billed): check the cost with --dry-run, then raise the cap, "

@@ -16,9 +16,9 @@ from click.core import ParameterSource
 from titlegen import (
     __version__,
     bigquery,
-    dataset,
     download,
     encoding,
+    fetching,
     new_model,
     novelty,
     paths,
@@ -190,7 +190,18 @@ Examples:
     help="CSV file to write (subreddit,title).",
 )
 @click.pass_context
-def fetch(ctx: click.Context, source: Path | None, out: Path, **options: Any) -> None:
+def fetch(
+    ctx: click.Context,
+    source: Path | None,
+    out: Path,
+    dry_run: bool,
+    exclude: tuple[str, ...],
+    subreddits: tuple[str, ...],
+    min_score: int,
+    top_subreddits: int,
+    per_subreddit: int,
+    **bigquery_options: Any,
+) -> None:
     """Pull Reddit titles into a CSV dataset.
 
     Reads BigQuery, or a local Reddit dump with --source. Selects like the seed project's
@@ -199,108 +210,51 @@ def fetch(ctx: click.Context, source: Path | None, out: Path, **options: Any) ->
     Titles are cleaned (HTML entities, stray characters, whitespace); deleted, removed and
     repeated ones are dropped. The file is written only when everything succeeded.
     """
-    named = options["exclude"]
-    excluded = tuple(name for name in named if name) if named else sel.EXCLUDED
     selection = sel.Selection(
-        min_score=options["min_score"],
-        top_subreddits=options["top_subreddits"],
-        per_subreddit=options["per_subreddit"],
-        excluded=excluded,
-        subreddits=options["subreddits"],
+        min_score=min_score,
+        top_subreddits=top_subreddits,
+        per_subreddit=per_subreddit,
+        excluded=tuple(name for name in exclude if name) if exclude else sel.EXCLUDED,
+        subreddits=subreddits,
     )
     if source is not None:
-        _refuse_bigquery_options(ctx, options)
-        rows, summary = _select_local(source, selection)
+        _refuse_bigquery_options(ctx)
+        summary = _fetch_local(source, selection, out)
+    elif dry_run:
+        click.echo(fetching.dry_run(selection, **bigquery_options).describe())
+        return
     else:
-        if options["table"] and options["month"]:
-            raise TitlegenError("Pass --table or --month, not both.")
-        table = (
-            sel.check_table(options["table"])
-            if options["table"]
-            else sel.month_table(options["month"] or sel.MONTH)
+        summary = fetching.fetch_bigquery(
+            selection, out, **bigquery_options, on_message=lambda m: click.echo(m, err=True)
         )
-        if options["dry_run"]:
-            _dry_run(table, selection, options)
-            return
-        rows, summary = _select_bigquery(table, selection, options)
-    titles = dataset.tidy(rows)
-    if titles.empty:
-        raise TitlegenError(
-            "No titles matched the selection, so nothing was written: "
-            "try a lower --min-score or other --subreddit names."
-        )
-    dataset.write_dataset(titles, out)
-    click.echo(
-        f"Wrote {len(titles):,} titles from {titles['subreddit'].nunique():,} "
-        f"subreddits to {out} ({summary})."
-    )
+    click.echo(summary.describe())
 
 
-def _refuse_bigquery_options(ctx: click.Context, options: dict[str, Any]) -> None:
+def _refuse_bigquery_options(ctx: click.Context) -> None:
     for name in BIGQUERY_ONLY:
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
             flag = "--query" if name == "query_file" else "--" + name.replace("_", "-")
             raise TitlegenError(f"{flag} is for BigQuery and cannot be used with --source.")
 
 
-def _select_local(source: Path, selection: sel.Selection) -> tuple[Any, str]:
+def _fetch_local(source: Path, selection: sel.Selection, out: Path) -> fetching.Summary:
+    """fetching.fetch_local with a progress bar over the bytes of the dump."""
     from tqdm import tqdm
 
-    from titlegen import dumps
+    with tqdm(unit="B", unit_scale=True, desc="Reading dump", disable=None, leave=False) as bar:
 
-    files = dumps.find_files(source)
-    total = sum(path.stat().st_size for path in files)
-    with tqdm(
-        total=total, unit="B", unit_scale=True, desc="Reading dump", disable=None, leave=False
-    ) as bar:
-        rows, stats = dumps.select_titles(files, selection, on_progress=bar.update)
-    summary = f"read {stats.posts:,} posts, skipped {stats.skipped:,} malformed lines"
-    for path in stats.truncated:
-        click.echo(
-            f"Warning: {path} ended early (an incomplete download?); "
-            "used the posts before the cut.",
-            err=True,
-        )
-    return rows, summary
+        def warn(message: str) -> None:
+            bar.clear()  # keep the warning clear of the bar
+            click.echo(f"Warning: {message}", err=True)
+            bar.refresh()
 
-
-def _select_bigquery(
-    table: str, selection: sel.Selection, options: dict[str, Any]
-) -> tuple[Any, str]:
-    click.echo(f"Querying {table} on {bigquery.endpoint()}...", err=True)
-    result = bigquery.fetch(
-        selection,
-        table=table,
-        query_file=options["query_file"],
-        project=options["project"],
-        max_bytes_billed=options["max_bytes_billed"],
-        timeout=options["timeout"],
-    )
-    processed = (
-        "unknown" if result.bytes_processed is None else units.format_size(result.bytes_processed)
-    )
-    return result.rows, f"BigQuery processed {processed}"
-
-
-def _dry_run(table: str, selection: sel.Selection, options: dict[str, Any]) -> None:
-    nbytes = bigquery.dry_run(
-        selection,
-        table=table,
-        query_file=options["query_file"],
-        project=options["project"],
-        timeout=options["timeout"],
-    )
-    click.echo(
-        f"The query on {table} would process {units.format_size(nbytes)}: about "
-        f"${bigquery.price(nbytes):.2f} at ${bigquery.USD_PER_TIB:g} per TiB on demand "
-        f"(the first 1 TiB each month is free). Nothing was run or billed."
-    )
-    cap = options["max_bytes_billed"]
-    if cap and nbytes > cap:
-        click.echo(
-            f"That is over the --max-bytes-billed cap of {units.format_size(cap)}: "
-            f"raise it, for example --max-bytes-billed "
-            f"{units.format_size(nbytes * 2).replace(' ', '')}"
+        return fetching.fetch_local(
+            source,
+            selection,
+            out,
+            on_total=lambda total: bar.reset(total=total),
+            on_progress=bar.update,
+            on_warning=warn,
         )
 
 

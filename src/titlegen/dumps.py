@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from titlegen import selection as sel
 from titlegen.errors import SourceError
+from titlegen.units import plural
 
 if TYPE_CHECKING:
     import duckdb
@@ -87,9 +88,13 @@ def select_titles(
             _load(con, path, stats, on_progress or (lambda _n: None))
         if stats.posts == 0:
             names = ", ".join(str(p) for p in files)
+            found = (
+                f"none of its {plural(stats.skipped, 'line')} is a JSON object with a subreddit"
+                if stats.skipped
+                else "it holds no lines"
+            )
             raise SourceError(
-                f"No Reddit posts could be read from {names} ({stats.skipped:,} lines were not "
-                f"JSON objects with a subreddit): is it a submission dump?"
+                f"No Reddit posts could be read from {names} ({found}): is it a submission dump?"
             )
         rows = con.execute(sel.read_query(QUERY_FILE), selection.parameters()).df()
     return rows, stats

@@ -58,6 +58,13 @@ class Selection:
         }
 
 
+def table_for(table: str | None = None, month: str | None = None) -> str:
+    """The checked table to query: ``table``, or ``month``'s fh-bigquery table, or MONTH's."""
+    if table and month:
+        raise TitlegenError("Pass --table or --month, not both.")
+    return check_table(table) if table else month_table(month or MONTH)
+
+
 def month_table(month: str) -> str:
     """``2019_08`` -> ``fh-bigquery.reddit_posts.2019_08``."""
     if not _MONTH.fullmatch(month):

@@ -1,0 +1,168 @@
+"""``titlegen fetch``: Reddit titles, from BigQuery or a local dump, into the CSV dataset.
+
+Each path selects rows with its own SQL (:mod:`titlegen.bigquery`, :mod:`titlegen.dumps`); both
+then go through :func:`titlegen.dataset.tidy` and are written atomically, so a failed fetch
+leaves any existing file as it was. The functions report through callbacks and return what they
+did; they never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from titlegen import bigquery, dataset, dumps
+from titlegen import selection as sel
+from titlegen.errors import TitlegenError
+from titlegen.units import format_size, plural
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a fetch wrote, and what its source gave."""
+
+    out: Path
+    titles: int
+    subreddits: int
+    posts: int | None = None  # posts read from a dump
+    skipped: int | None = None  # malformed lines of a dump
+    bytes_processed: int | None = None  # what BigQuery scanned (None: it did not say)
+    bigquery: bool = False
+
+    def describe(self) -> str:
+        if self.bigquery:
+            scanned = self.bytes_processed
+            source = f"BigQuery processed {'unknown' if scanned is None else format_size(scanned)}"
+        else:
+            source = (
+                f"read {plural(self.posts or 0, 'post')}, "
+                f"skipped {plural(self.skipped or 0, 'malformed line')}"
+            )
+        return (
+            f"Wrote {plural(self.titles, 'title')} from {plural(self.subreddits, 'subreddit')} "
+            f"to {self.out} ({source})."
+        )
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a query would scan and cost; nothing was run or billed."""
+
+    table: str
+    nbytes: int
+    max_bytes_billed: int  # 0: no cap
+
+    @property
+    def price(self) -> float:
+        """US dollars on demand, before the free monthly TiB."""
+        return bigquery.price(self.nbytes)
+
+    @property
+    def over_cap(self) -> bool:
+        return bool(self.max_bytes_billed) and self.nbytes > self.max_bytes_billed
+
+    def describe(self) -> str:
+        text = (
+            f"The query on {self.table} would process {format_size(self.nbytes)}: about "
+            f"${self.price:.2f} at ${bigquery.USD_PER_TIB:g} per TiB on demand "
+            f"(the first 1 TiB each month is free). Nothing was run or billed."
+        )
+        if self.over_cap:
+            raise_to = format_size(self.nbytes * 2).replace(" ", "")
+            text += (
+                f"\nThat is over the --max-bytes-billed cap of "
+                f"{format_size(self.max_bytes_billed)}: raise it, for example "
+                f"--max-bytes-billed {raise_to}"
+            )
+        return text
+
+
+def fetch_local(
+    source: Path,
+    selection: sel.Selection,
+    out: Path,
+    *,
+    on_total: Callable[[int], object] | None = None,
+    on_progress: Callable[[int], object] | None = None,
+    on_warning: Callable[[str], object] | None = None,
+) -> Summary:
+    """Select titles from a dump file (or a folder of them) and write them to ``out``.
+
+    ``on_total(nbytes)`` is called once with the size of the files, ``on_progress(n)`` with
+    each block of bytes read, ``on_warning(sentence)`` for a file that ended early.
+    """
+    files = dumps.find_files(source)
+    if on_total:
+        on_total(sum(path.stat().st_size for path in files))
+    rows, stats = dumps.select_titles(files, selection, on_progress=on_progress)
+    for path in stats.truncated:
+        if on_warning:
+            on_warning(
+                f"{path} ended early (an incomplete download?); used the posts before the cut."
+            )
+    titles, subreddits = _write(rows, out)
+    return Summary(out, titles, subreddits, posts=stats.posts, skipped=stats.skipped)
+
+
+def fetch_bigquery(
+    selection: sel.Selection,
+    out: Path,
+    *,
+    table: str | None = None,
+    month: str | None = None,
+    query_file: Path | None = None,
+    project: str | None = None,
+    max_bytes_billed: int = bigquery.MAX_BYTES_BILLED,
+    timeout: float = bigquery.TIMEOUT,
+    on_message: Callable[[str], object] | None = None,
+) -> Summary:
+    """Run the selection on BigQuery (``table``, or ``month``'s fh-bigquery table, by default
+    the newest) and write the titles to ``out``. ``on_message`` hears where the query goes."""
+    table = sel.table_for(table, month)
+    if on_message:
+        on_message(f"Querying {table} on {bigquery.endpoint()}...")
+    result = bigquery.fetch(
+        selection,
+        table=table,
+        query_file=query_file,
+        project=project,
+        max_bytes_billed=max_bytes_billed,
+        timeout=timeout,
+    )
+    titles, subreddits = _write(result.rows, out)
+    return Summary(out, titles, subreddits, bytes_processed=result.bytes_processed, bigquery=True)
+
+
+def dry_run(
+    selection: sel.Selection,
+    *,
+    table: str | None = None,
+    month: str | None = None,
+    query_file: Path | None = None,
+    project: str | None = None,
+    max_bytes_billed: int = bigquery.MAX_BYTES_BILLED,
+    timeout: float = bigquery.TIMEOUT,
+) -> DryRun:
+    """How much the query of :func:`fetch_bigquery` would scan and cost; runs nothing."""
+    table = sel.table_for(table, month)
+    nbytes = bigquery.dry_run(
+        selection, table=table, query_file=query_file, project=project, timeout=timeout
+    )
+    return DryRun(table, nbytes, max_bytes_billed)
+
+
+def _write(rows: pd.DataFrame, out: Path) -> tuple[int, int]:
+    """Tidy ``rows`` and write them to ``out``; returns the titles and subreddits written."""
+    titles = dataset.tidy(rows)
+    if titles.empty:
+        raise TitlegenError(
+            "No titles matched the selection, so nothing was written: "
+            "try a lower --min-score or other --subreddit names."
+        )
+    dataset.write_dataset(titles, out)
+    return len(titles), int(titles["subreddit"].nunique())
