@@ -12,6 +12,7 @@ import pytest
 from conftest import train_cli
 
 from titlegen import training
+from titlegen.training import graph
 
 STEPS = ["--steps", "8", "--print-every", "1", "--restore-from", "fresh"]
 
@@ -70,11 +71,11 @@ def test_session_config_turns_the_rewrite_on(name, gpu, option):
     from tensorflow.core.protobuf import rewriter_config_pb2
 
     precision = training.Precision(name, "a device", gpu)
-    config = training.session_config(precision, xla=True)
+    config = graph.session_config(precision, xla=True)
     rewrites = config.graph_options.rewrite_options
     assert getattr(rewrites, option) == rewriter_config_pb2.RewriterConfig.ON
     assert rewrites.layout_optimizer == rewriter_config_pb2.RewriterConfig.OFF
     assert config.graph_options.optimizer_options.global_jit_level > 0
-    plain = training.session_config(training.Precision("fp32", "a device", gpu), xla=False)
+    plain = graph.session_config(training.Precision("fp32", "a device", gpu), xla=False)
     assert plain.graph_options.rewrite_options.auto_mixed_precision == 0
     assert plain.graph_options.optimizer_options.global_jit_level == 0

@@ -122,57 +122,6 @@ def test_model_that_is_not_downloaded(titles_csv, tmp_path):
     )
 
 
-def test_ctrl_c_saves_and_says_how_to_go_on(tiny_model, titles_csv, tmp_path):
-    import signal
-    import subprocess
-    import sys
-
-    checkpoint_dir = tmp_path / "ck"
-    command = [
-        sys.executable,
-        "-m",
-        "titlegen",
-        "train",
-        str(titles_csv),
-        "--model",
-        tiny_model.name,
-        "--model-dir",
-        str(tiny_model.parent),
-        "--checkpoint-dir",
-        str(checkpoint_dir),
-        "--steps",
-        "100000",
-        "--accumulate-gradients",
-        "1",
-        "--print-every",
-        "1",
-    ]
-    # A shell that starts the suite in the background (as CI may) ignores SIGINT, and a child
-    # Python that inherits that never raises KeyboardInterrupt: restore the default, as a
-    # terminal has it.
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        for line in process.stderr:  # wait until training runs
-            if line.startswith("step "):
-                break
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=120)
-    finally:
-        process.kill()
-
-    assert process.returncode == 0, out
-    assert "Interrupted: saved" in out
-    assert f"Go on with: titlegen train {titles_csv} --run-name run1" in out
-    assert (checkpoint_dir / "run1" / "checkpoint").is_file()  # what resuming reads
-    assert (checkpoint_dir / "run1" / "counter").is_file()
-
-
 def test_empty_dataset(tiny_model, tmp_path):
     (tmp_path / "empty.csv").write_text("subreddit,title\n")
     result = train(tmp_path / "empty.csv", tiny_model, tmp_path / "ck")
@@ -193,11 +142,19 @@ def test_train_on_an_encoded_npz(tiny_model, titles_csv, tmp_path):
     )
     assert encoded.exit_code == 0, encoded.output
 
+    assert "titles after their subreddit" in encoded.output
+
     result = train(npz, tiny_model, tmp_path / "ck", "--steps", "2")
 
     assert result.exit_code == 0, result.output
+    assert "conditioned on the subreddit" in result.output
     record = json.loads((tmp_path / "ck" / "run1" / "titlegen.json").read_text())
-    assert record["format"]["source"] == "npz"
+    # encode framed the titles as train does, and said so beside the .npz: the run knows it.
+    assert record["format"]["source"] == "titles" and record["format"]["subreddit_then"] == " "
+    assert sum(record["subreddits"].values()) == len(titles_csv.read_text().splitlines()) - 1
+    asked = run("generate", "--run-name", "run1", "--checkpoint-dir", str(tmp_path / "ck"),
+                "--subreddit", "aww", "--nsamples", "2", "--seed", "1")  # fmt: skip
+    assert asked.exit_code == 0, asked.output
 
 
 def variable(folder, name: str):

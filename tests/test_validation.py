@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import train_cli
 
-from titlegen import metrics, plot, training_loop
 from titlegen.cli import cli
+from titlegen.runs import Run, read_metrics
+from titlegen.training import loop, plot
 
 
 def run(*args: str):
@@ -25,7 +26,7 @@ def at(folder) -> list[str]:
 
 def test_metrics_csv_has_both_losses_across_a_resume(trained):
     folder, first, _ = trained  # 4 steps, then 2 more; evaluations at each command's end
-    rows = metrics.read(folder)
+    rows = read_metrics(Run(folder))
     assert [r.step for r in rows] == [0, 1, 2, 3, 4, 5, 6]
     assert [r.step for r in rows if r.val_loss is not None] == [0, 4, 6]
     assert all(r.train_loss is not None for r in rows[1:]) and rows[0].train_loss is None
@@ -41,7 +42,7 @@ def test_tensorboard_reads_the_same_scalars(trained):
     folder = trained[0]
     events = EventAccumulator(str(folder))
     events.Reload()
-    rows = metrics.read(folder)
+    rows = read_metrics(Run(folder))
     train = [(e.step, e.value) for e in events.Scalars("loss/train")]
     val = [(e.step, e.value) for e in events.Scalars("loss/validation")]
     assert train == [(r.step, pytest.approx(r.train_loss, rel=1e-5)) for r in rows[1:]]
@@ -65,7 +66,7 @@ def test_keep_best_and_early_stop(tiny_model, titles_csv, tmp_path):
     assert "Stopping early: the validation loss has not improved for 2 evaluations." in (
         result.output
     )
-    rows = metrics.read(tmp_path / "run1")
+    rows = read_metrics(Run(tmp_path / "run1"))
     best = min((r for r in rows if r.val_loss is not None), key=lambda r: r.val_loss)
     assert rows[-1].step == 2 and best.step == 0
     assert (tmp_path / "run1" / "counter").read_text().strip() == str(best.step)
@@ -78,7 +79,7 @@ def test_keep_best_saves_each_improvement(tiny_model, titles_csv, tmp_path):
     result = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "3", "--eval-every", "1",
                        "--learning-rate", "3e-3", "--keep-best")  # fmt: skip
     assert result.exit_code == 0, result.output
-    rows = metrics.read(tmp_path / "run1")
+    rows = read_metrics(Run(tmp_path / "run1"))
     best = min((r for r in rows if r.val_loss is not None), key=lambda r: r.val_loss)
     assert best.step == 3  # a sane learning rate improves every step here
     assert (tmp_path / "run1" / "counter").read_text().strip() == "3"
@@ -90,7 +91,7 @@ def test_keep_best_saves_each_improvement(tiny_model, titles_csv, tmp_path):
      (3, "cosine", 1.0), (9, "cosine", 0.1), (6, "cosine", 0.68906)],
 )  # fmt: skip
 def test_learning_rate_schedule(step, schedule, rate):
-    got = training_loop.learning_rate(step, 10, peak=1.0, warmup=4, schedule=schedule)
+    got = loop.learning_rate(step, 10, peak=1.0, warmup=4, schedule=schedule)
     assert got == pytest.approx(rate, abs=1e-5)
 
 
@@ -98,7 +99,7 @@ def test_schedule_reaches_the_metrics(tiny_model, titles_csv, tmp_path):
     result = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "5", "--warmup-steps", "2",
                        "--lr-schedule", "cosine", "--learning-rate", "1e-3")  # fmt: skip
     assert result.exit_code == 0, result.output
-    rates = [r.learning_rate for r in metrics.read(tmp_path / "run1")[1:]]
+    rates = [r.learning_rate for r in read_metrics(Run(tmp_path / "run1"))[1:]]
     # Warmup 1/2 and 2/2 of the peak, then cosine from the peak to a tenth of it.
     assert rates == pytest.approx([5e-4, 1e-3, 1e-3, 5.5e-4, 1e-4])
 
@@ -122,7 +123,7 @@ def test_bad_validation_options(args, code, message, tiny_model, titles_csv, tmp
 def test_no_validation_with_val_fraction_0(tiny_model, titles_csv, tmp_path):
     result = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "2", "--val-fraction", "0")
     assert result.exit_code == 0, result.output
-    assert all(r.val_loss is None for r in metrics.read(tmp_path / "run1"))
+    assert all(r.val_loss is None for r in read_metrics(Run(tmp_path / "run1")))
     assert "held out" not in result.output and "validation loss" not in result.output
 
 
@@ -141,12 +142,12 @@ def test_evaluate_scores_a_dataset(trained, tmp_path):
     perplexity = float(result.stdout.split("perplexity ")[1].split()[0].replace(",", ""))
     assert perplexity == pytest.approx(math.exp(loss), rel=1e-3)
     # The same titles the last evaluation in training scored, in another order.
-    last = [r.val_loss for r in metrics.read(folder) if r.val_loss is not None][-1]
+    last = [r.val_loss for r in read_metrics(Run(folder)) if r.val_loss is not None][-1]
     assert loss == pytest.approx(last, rel=0.02)
     # Without a dataset: the same held-out titles, read from the run.
     default = run("evaluate", *at(folder))
     assert default.exit_code == 0, default.output
-    assert "run1 on its held-out titles: loss " in default.stdout
+    assert "run1 (step 6) on its held-out titles: loss " in default.stdout
     assert default.stdout.split("loss ")[1] == result.stdout.split("loss ")[1]
 
 
@@ -178,7 +179,7 @@ def test_train_draws_the_plot_and_plot_redraws_it(trained, tmp_path):
 
 
 def test_plotted_lines_are_the_metrics(trained):
-    rows = metrics.read(trained[0])
+    rows = read_metrics(Run(trained[0]))
     axes = plot.figure(rows, "run1").axes[0]
     lines = {line.get_label(): line.get_xydata().tolist() for line in axes.lines}
     assert lines["training"] == [[r.step, pytest.approx(r.train_loss)] for r in rows[1:]]
@@ -192,7 +193,7 @@ def test_plot_errors(trained, tmp_path):
     assert wrong.exit_code == 1 and "-o must end in .png, not curves.jpg" in wrong.output
     missing = run("plot", "--run-name", "nothing", "--checkpoint-dir", str(tmp_path))
     assert missing.exit_code == 1
-    assert "metrics.csv does not exist: train the run" in missing.output
+    assert "There is no trained run nothing in" in missing.output
 
 
 def held_out(run) -> set[str]:

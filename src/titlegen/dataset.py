@@ -112,6 +112,15 @@ def conditionable(rows: list[Row]) -> bool:
     return all(row.subreddit for row in rows)
 
 
+def subreddit_counts(rows: list[Row]) -> dict[str, int]:
+    """Titles per subreddit, by name."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.subreddit:
+            counts[row.subreddit] = counts.get(row.subreddit, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def check_subreddit_names(rows: list[Row], path: Path) -> None:
     """Conditioning needs Reddit-style names: the first space ends the name."""
     for row in rows:
@@ -131,6 +140,15 @@ def documents(rows: list[Row], *, condition: bool = False) -> list[str]:
         head = f"{row.subreddit}{SUBREDDIT_END}" if condition else ""
         docs.append(f"{START}{head}{title}{END}\n")
     return docs
+
+
+def frame(rows: list[Row], *, kind: str, condition: bool) -> list[str]:
+    """The documents a run trains on, and is evaluated and encoded with: for a title dataset
+    each title between the markers (after its subreddit, with ``condition``); for a text file,
+    its lines as they are."""
+    if kind == "text":  # a text file may be prose, not titles: no markers
+        return [row.title + "\n" for row in rows]
+    return documents(rows, condition=condition)
 
 
 def _unmarked(title: str) -> str:

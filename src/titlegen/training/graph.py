@@ -1,4 +1,4 @@
-"""The training loop: gpt-2-simple's ``finetune``, rewritten so it can evaluate.
+"""The training graph: gpt-2-simple's ``finetune``, rewritten so it can evaluate.
 
 The same network (gpt-2-simple's ``model.model``), loss, optimizers (Adam or SGD, gradient
 accumulation with its ``AccumulatingOptimizer``), variables and checkpoint layout (``model-N``,
@@ -10,34 +10,61 @@ loss scaling with or without accumulation, and progress by callback instead of p
 
 from __future__ import annotations
 
-import math
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from titlegen import runtime
-from titlegen.atomic import atomic_write
+from titlegen import runs, runtime
+from titlegen.training.config import SAMPLE_LENGTH, Precision, TrainOptions
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from titlegen.training import Precision, TrainOptions
-
 EVAL_BATCH = 8  # windows per forward pass when evaluating
-COPIED = ("hparams.json", "encoder.json", "vocab.bpe")  # as gpt-2-simple copies them
 
 
 def load_hparams(folder: Path) -> Any:
-    import json
-
+    """gpt-2-simple's HParams from a run's or model's hparams.json."""
+    values = runs.read_hparams(folder)
     runtime.tensorflow()  # first, so that gpt-2-simple's own import of it is a quiet one
     from gpt_2_simple.src import model
 
     hparams = model.default_hparams()
-    hparams.override_from_dict(json.loads((folder / "hparams.json").read_text()))
+    try:
+        hparams.override_from_dict(values)
+    except (KeyError, ValueError, TypeError) as error:
+        raise runs.RunError(
+            f"{folder / 'hparams.json'} is not GPT-2's hparams: {error}."
+        ) from error
     return hparams
+
+
+def choose_precision(name: str) -> Precision:
+    """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass), float32 on a CPU: on these
+    machines' bfloat16-capable CPU, oneDNN's bf16 rewrite trained slower than its float32
+    (BENCHMARKS.md), so bf16 is there to choose, not the default."""
+    tf = runtime.tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    device = f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
+    if name == "auto":
+        name = "fp16" if gpus else "fp32"
+    return Precision(name, device, bool(gpus))
+
+
+def session_config(precision: Precision | None = None, xla: bool = False):
+    """gpt-2-simple's session settings, plus the precision's rewrite and XLA."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    tf = runtime.tensorflow()
+    config = tf.compat.v1.ConfigProto()
+    config.gpu_options.allow_growth = True
+    rewrites = config.graph_options.rewrite_options
+    rewrites.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF  # as gpt-2-simple
+    if precision is not None and precision.rewrite:
+        setattr(rewrites, precision.rewrite, rewriter_config_pb2.RewriterConfig.ON)
+    if xla:
+        config.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
+    return config
 
 
 def windows(tokens: np.ndarray, size: int) -> list[np.ndarray]:
@@ -58,12 +85,10 @@ class Graph:
     window: int
 
     def __post_init__(self) -> None:
+        tf = runtime.tensorflow()
         from gpt_2_simple.src import model
         from gpt_2_simple.src.accumulate import AccumulatingOptimizer
 
-        from titlegen.training import session_config
-
-        tf = runtime.tensorflow()
         options = self.options
         self.graph = tf.Graph()
         with self.graph.as_default():
@@ -73,10 +98,8 @@ class Graph:
             gpus = _gpus() if options.multi_gpu else []
             logits = model.model(hparams=self.hparams, X=self.context, gpus=gpus)["logits"]
             self.loss = tf.reduce_mean(_token_losses(self.context, logits))
-            # Evaluation: any number of windows; summed, so every token weighs the same.
-            self.eval_context = tf.compat.v1.placeholder(tf.int32, [None, None])
-            eval_logits = model.model(hparams=self.hparams, X=self.eval_context, reuse=True)
-            self.eval_sum = tf.reduce_sum(_token_losses(self.eval_context, eval_logits["logits"]))
+            # Evaluation reads the same variables (reuse): no second copy of the weights.
+            self.eval_context, self.eval_sum = _evaluation(self.hparams, reuse=True)
 
             all_vars = [v for v in tf.compat.v1.trainable_variables() if "model" in v.name]
             train_vars = (
@@ -102,13 +125,17 @@ class Graph:
                 self.apply = accumulating.apply_gradients()  # returns the mean loss
             else:
                 self.apply = opt.apply_gradients(opt.compute_gradients(self.loss, train_vars))
-            self.saver = tf.compat.v1.train.Saver(var_list=all_vars, max_to_keep=1)
+            self.saver = tf.compat.v1.train.Saver(
+                var_list=all_vars,
+                max_to_keep=1,
+                save_relative_paths=True,  # a run can move
+            )
             self.session = tf.compat.v1.Session(config=session_config(self.precision, options.xla))
             self.session.run(tf.compat.v1.global_variables_initializer())
         self.sampler: Any = None
 
     def restore(self, checkpoint: str) -> None:
-        self.saver.restore(self.session, checkpoint)
+        runs.restore(self.saver, self.session, checkpoint)
 
     def step(self, batches: list[np.ndarray], learning_rate: float) -> float:
         """One optimizer step over ``batches`` (one per accumulated gradient); the mean loss."""
@@ -124,29 +151,20 @@ class Graph:
     def evaluate(self, tokens: np.ndarray, *, limit: int | None = None) -> tuple[float, int]:
         """Mean loss per predicted token of ``tokens`` (in consecutive windows, at most
         ``limit`` of them), and how many tokens were predicted."""
-        import numpy as np
+        return _evaluate(self, tokens, limit)
 
-        cuts = windows(tokens, self.window)[:limit]
-        total, count = 0.0, 0
-        for size in sorted({len(cut) for cut in cuts}, reverse=True):
-            same = [cut for cut in cuts if len(cut) == size]
-            for i in range(0, len(same), EVAL_BATCH):
-                batch = np.stack(same[i : i + EVAL_BATCH])
-                total += float(self.session.run(self.eval_sum, {self.eval_context: batch}))
-                count += batch.shape[0] * (size - 1)
-        return total / max(count, 1), count
-
-    def save(self, run_folder: Path, step: int) -> None:
-        """gpt-2-simple's checkpoint: ``model-STEP`` and the ``counter`` file."""
-        self.saver.save(self.session, str(run_folder / "model"), global_step=step)
-        with atomic_write(run_folder / "counter", "w") as f:
-            f.write(f"{step}\n")
+    def save(self, run: runs.Run, step: int) -> str:
+        """gpt-2-simple's checkpoint: ``model-STEP`` and the ``counter`` file. TensorFlow writes
+        the checkpoint's files before it points ``checkpoint`` at them, so a process killed
+        mid-save leaves the previous checkpoint loadable."""
+        path = self.saver.save(self.session, str(run.folder / "model"), global_step=step)
+        run.write_counter(step)
+        return path
 
     def sample(self, start: list[int], stops: list[bytes], vocabulary: list[bytes]) -> list[int]:
         """One sample of up to ``SAMPLE_LENGTH`` tokens after ``start``, as gpt-2-simple's
         training samples (temperature 1, top-k 40), from the weights being trained."""
         from titlegen import sampling_graph
-        from titlegen.training import SAMPLE_LENGTH
 
         tf = runtime.tensorflow()
         if self.sampler is None:
@@ -168,6 +186,54 @@ class Graph:
         self.session.close()
 
 
+class EvalGraph:
+    """The model and its loss only, for ``titlegen evaluate``: no optimizer, no slots."""
+
+    def __init__(self, hparams: Any, window: int) -> None:
+        tf = runtime.tensorflow()
+        self.hparams, self.window = hparams, window
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.eval_context, self.eval_sum = _evaluation(hparams, reuse=False)
+            names = [v for v in tf.compat.v1.global_variables() if "model" in v.name]
+            self.saver = tf.compat.v1.train.Saver(var_list=names)
+            self.session = tf.compat.v1.Session(config=session_config())
+
+    def restore(self, checkpoint: str) -> None:
+        runs.restore(self.saver, self.session, checkpoint)
+
+    def evaluate(self, tokens: np.ndarray, *, limit: int | None = None) -> tuple[float, int]:
+        return _evaluate(self, tokens, limit)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _evaluation(hparams: Any, *, reuse: bool) -> tuple[Any, Any]:
+    """A placeholder for any number of windows, and their summed loss (so every token weighs
+    the same)."""
+    import tensorflow as tf
+    from gpt_2_simple.src import model
+
+    context = tf.compat.v1.placeholder(tf.int32, [None, None])
+    logits = model.model(hparams=hparams, X=context, reuse=reuse)["logits"]
+    return context, tf.reduce_sum(_token_losses(context, logits))
+
+
+def _evaluate(graph: Any, tokens: np.ndarray, limit: int | None) -> tuple[float, int]:
+    import numpy as np
+
+    cuts = windows(tokens, graph.window)[:limit]
+    total, count = 0.0, 0
+    for size in sorted({len(cut) for cut in cuts}, reverse=True):
+        same = [cut for cut in cuts if len(cut) == size]
+        for i in range(0, len(same), EVAL_BATCH):
+            batch = np.stack(same[i : i + EVAL_BATCH])
+            total += float(graph.session.run(graph.eval_sum, {graph.eval_context: batch}))
+            count += batch.shape[0] * (size - 1)
+    return total / max(count, 1), count
+
+
 def _token_losses(context: Any, logits: Any) -> Any:
     import tensorflow as tf
 
@@ -179,43 +245,3 @@ def _token_losses(context: Any, logits: Any) -> Any:
 def _gpus() -> list[str]:
     tf = runtime.tensorflow()
     return [device.name for device in tf.config.list_logical_devices("GPU")]
-
-
-def copy_vocabulary(model_folder: Path, run_folder: Path) -> None:
-    """The base model's hparams and vocabulary into the run, as gpt-2-simple does."""
-    for name in COPIED:
-        shutil.copyfile(model_folder / name, run_folder / name)
-
-
-def learning_rate(step: int, steps: int, *, peak: float, warmup: int, schedule: str) -> float:
-    """The rate for ``step`` (0-based) of ``steps``: a linear warmup over ``warmup`` steps,
-    then constant, or a cosine decay to a tenth of ``peak`` at the last step (nanoGPT's
-    ``min_lr``)."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    if schedule == "constant":
-        return peak
-    progress = (step - warmup) / max(steps - 1 - warmup, 1)
-    floor = peak / 10
-    return floor + 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) * (peak - floor)
-
-
-class Clock:
-    """Seconds since the first step, and tokens per second over them."""
-
-    def __init__(self, tokens_per_step: int) -> None:
-        self.start = time.perf_counter()
-        self.tokens_per_step = tokens_per_step
-
-    def elapsed(self) -> float:
-        return max(time.perf_counter() - self.start, 1e-9)
-
-    def rate(self, steps: int) -> float:
-        return steps * self.tokens_per_step / self.elapsed()
-
-
-def remove_old(run_folder: Path) -> None:
-    """``--overwrite``: gpt-2-simple's cleanup of a run's old checkpoints and event files."""
-    for path in run_folder.iterdir():
-        if path.is_file() and path.name.startswith(("model", "events")):
-            path.unlink()

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from titlegen import metrics
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
+from titlegen.runs import Row, Run, read_metrics
 
-FILE = "loss.png"  # in the run folder, unless -o says otherwise
 SIZE = (8, 4.5)  # inches
 DPI = 100  # so the PNG is 800 x 450 pixels
 
 
-def figure(rows: list[metrics.Row], title: str) -> Any:
+def figure(rows: list[Row], title: str) -> Any:
     """The figure: the loss of every step, faint, its moving average, and the validation
     loss at each evaluation."""
     import matplotlib
@@ -42,15 +42,17 @@ def figure(rows: list[metrics.Row], title: str) -> Any:
     return fig
 
 
-def write(run_folder: Path, out: Path | None = None) -> Path:
+def write(
+    run: Run, out: Path | None = None, on_warning: Callable[[str], object] = lambda _m: None
+) -> Path:
     """Draw the run's metrics.csv into ``out`` (default: ``loss.png`` in the run)."""
-    rows = metrics.read(run_folder)
-    if not rows:
-        raise TitlegenError(f"{run_folder / metrics.FILE} has no steps yet: train first.")
-    out = out or run_folder / FILE
+    out = out or run.plot_file
     if out.suffix.lower() != ".png":
         raise TitlegenError(f"-o must end in .png, not {out.name}.")
-    fig = figure(rows, f"{run_folder.name}: loss")
+    rows = read_metrics(run, on_warning)
+    if not rows:
+        raise TitlegenError(f"{run.metrics_file} has no steps yet: train first.")
+    fig = figure(rows, f"{run.name}: loss")
     with atomic_write(out, "wb") as f:
         fig.savefig(f, format="png")
     return out
