@@ -32,7 +32,8 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 # The main job, offline: the bundled sample dump -> a title dataset -> a small GPT-2 made from
-# scratch -> trained on the CPU for a few minutes -> ten new titles, printed last.
+# scratch -> trained on the CPU for a few minutes -> ten new titles, printed last. The run is
+# checkpoint/demo, where titlegen generate, runs and plot look first (the latest run).
 # Tried on two CPU cores: about 10,000 tokens/s (oneDNN on), 2.7 minutes of training, loss 7 -> ~1.2
 # (validation: best 4.2 at step 200, then up: 676 titles are learned by heart; README);
 # a 3-layer 192-wide model got only to ~3.4 in the same time and wrote far fewer real words.
@@ -44,13 +45,12 @@ demo: $(VENV)/.installed
 	$(BIN)/titlegen new-model demo --from $(DEMO_DIR)/titles.csv --model-dir $(DEMO_DIR)/models \
 		--overwrite $(DEMO_MODEL)
 	$(BIN)/titlegen train $(DEMO_DIR)/titles.csv --model demo --model-dir $(DEMO_DIR)/models \
-		--checkpoint-dir $(DEMO_DIR)/checkpoint --run-name demo --restore-from fresh \
-		--seed 1 $(DEMO_TRAIN)
+		--run-name demo --restore-from fresh --seed 1 $(DEMO_TRAIN)
 	@echo "Three for r/todayilearned (synthetic):"
-	@$(BIN)/titlegen generate --run-name demo --checkpoint-dir $(DEMO_DIR)/checkpoint --seed 1 \
-		--subreddit todayilearned --nsamples 3
+	@$(BIN)/titlegen generate --run-name demo --seed 1 --subreddit todayilearned --nsamples 3
 	@echo "Ten new titles, the model choosing the subreddit (synthetic):"
-	@$(BIN)/titlegen generate --run-name demo --checkpoint-dir $(DEMO_DIR)/checkpoint --seed 1
+	@$(BIN)/titlegen generate --run-name demo --seed 1
+	@echo "Next: titlegen generate, titlegen runs, titlegen plot (they find the demo run)."
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
@@ -69,4 +69,4 @@ quality: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/quality.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) benchmarks/.work .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) checkpoint/demo benchmarks/.work .pytest_cache .ruff_cache

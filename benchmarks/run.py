@@ -96,7 +96,7 @@ from pathlib import Path
 from titlegen import training
 a = json.loads(sys.argv[1])
 seen = []
-options = training.TrainOptions(model=a["model"], model_dir=Path(a["model_dir"]),
+options = dict(model=a["model"], model_dir=Path(a["model_dir"]),
     checkpoint_dir=Path(a["checkpoint_dir"]), run_name="titlegen", steps=a["steps"],
     restore_from="fresh", accumulate_gradients=1, print_every=1, save_every=10**9,
     precision=a["precision"], seed=1)

@@ -35,7 +35,7 @@ def test_help_does_not_import_heavy_libraries():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from titlegen.cli import cli\n"
-        "for args in (['--help'], ['fetch', '--help']):\n"
+        "for args in (['--help'], ['fetch', '--help'], ['runs', '--help']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
