@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -90,10 +91,18 @@ def train(
     if not source.is_file():
         raise TitlegenError(f"{source} does not exist: make a dataset with titlegen fetch.")
     start_from = _starting_checkpoint(run, options, resuming)
-    with run.lock():
-        if changes:
-            on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
-        return _Session(run, source, options, resuming, start_from, on_progress, on_message).run()
+    session = _Session(run, source, options, resuming, start_from, on_progress, on_message)
+    session.prepare()  # the data is checked before anything is written
+    new = not run.folder.exists()
+    try:
+        with run.lock():
+            if changes:
+                on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
+            return session.run()
+    except BaseException:
+        if new and not run.trained:
+            shutil.rmtree(run.folder, ignore_errors=True)  # a run that never started
+        raise
 
 
 def _check_base_model(run: Run, given: dict, resuming: bool, recorded: dict) -> None:
@@ -147,13 +156,14 @@ class _Session:
         self.stop_signal = 0
         self.saved = False  # whether this command saved a checkpoint
 
-    def run(self) -> Result:
+    def prepare(self) -> None:
+        """Read, split, frame and encode the dataset with the vocabulary the run trains with."""
         from titlegen.training import graph as graphs
 
-        run, options = self.run_, self.options
-        model_files = run.folder if self.resuming else self._model_files_source()
-        vocabulary = encoding.Vocabulary(model_files)
-        hparams = graphs.load_hparams(model_files)
+        options = self.options
+        self.model_files = self.run_.folder if self.resuming else self._model_files_source()
+        vocabulary = encoding.Vocabulary(self.model_files)
+        hparams = graphs.load_hparams(self.model_files)
         window = min(WINDOW, hparams.n_ctx)
         data = prepare(
             self.source,
@@ -168,16 +178,21 @@ class _Session:
                 "--keep-best and --early-stop need validation, and an .npz holds tokens, not "
                 "titles: train on the CSV instead."
             )
+        self.data, self.window, self.vocabulary, self.hparams = data, window, vocabulary, hparams
+
+    def run(self) -> Result:
+        from titlegen.training import graph as graphs
+
+        run, options, data, window = self.run_, self.options, self.data, self.window
         precision = graphs.choose_precision(options.precision)
         self.on_message(_describe(self.source, data, precision, options))
         if not self.resuming:
-            run.take_model_files(model_files)
-        self.data, self.window, self.vocabulary = data, window, vocabulary
+            run.take_model_files(self.model_files)
         self._record_start()
         self.stream = Stream(
-            data, vocabulary, seed=options.seed, window=window, position=self._position()
+            data, self.vocabulary, seed=options.seed, window=window, position=self._position()
         )
-        self.graph = graphs.Graph(options, precision, hparams, window)
+        self.graph = graphs.Graph(options, precision, self.hparams, window)
         stopped = False
         self.on_message(f"Loading checkpoint {self.start_from}")
         try:
