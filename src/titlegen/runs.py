@@ -392,12 +392,21 @@ def restore(saver: Any, session: Any, checkpoint: str) -> None:
     try:
         saver.restore(session, checkpoint)
     except (tf.errors.OpError, ValueError) as error:
-        first = str(getattr(error, "message", error)).strip().splitlines()[0][:200]
         raise RunError(
-            f"The checkpoint {checkpoint} cannot be loaded ({first}): it is damaged or was "
-            "made for another model shape; train again with --restore-from fresh, or download "
-            "the model again."
+            f"The checkpoint {checkpoint} cannot be loaded ({_cause(error)}): it is damaged or "
+            "was made for another model shape; train again with --restore-from fresh, or "
+            "download the model again."
         ) from error
+
+
+def _cause(error: Exception) -> str:
+    """TensorFlow's reason, without its graph trace: "Read less bytes than requested"."""
+    lines = str(getattr(error, "message", error)).splitlines()
+    noise = ("Graph execution error", "Detected at node", "Node:", "File ", "[[", "\t")
+    reasons = [
+        line.strip() for line in lines if line.strip() and not line.lstrip().startswith(noise)
+    ]
+    return (reasons[-1] if reasons else type(error).__name__)[:200]
 
 
 # -- metrics.csv: a row per step (written by titlegen.training.metrics.Log) ------------------
