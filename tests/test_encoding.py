@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -28,15 +31,59 @@ def vocab(model) -> list[str]:
     return ["--model", model.name, "--model-dir", str(model.parent)]
 
 
-@pytest.mark.parametrize("text", CORPUS)
-def test_tokens_are_gpt_2_simples(text, tiny_model):
+def reference(folder, text: str) -> list[int]:
+    """gpt-2-simple's tokens for ``text``; where the start marker is a token (new-model's
+    vocabularies), the text between the markers encoded by gpt-2-simple, each marker its token."""
     from gpt_2_simple.src import encoder
 
-    reference = encoder.get_encoder(str(tiny_model))
-    vocabulary = encoding.Vocabulary(tiny_model)
+    enc = encoder.get_encoder(str(folder))
+    if dataset.START not in enc.encoder:
+        return enc.encode(text)
+    tokens = []
+    for part in re.split("(" + "|".join(map(re.escape, dataset.MARKERS)) + ")", text):
+        tokens += [enc.encoder[part]] if part in dataset.MARKERS else enc.encode(part)
+    return tokens
 
-    assert vocabulary.encode(text).tolist() == reference.encode(text)
+
+@pytest.fixture(scope="module")
+def gpt2_style(tiny_model, tmp_path_factory):
+    """tiny_model's vocabulary without its start marker: like GPT-2's own, which has
+    <|endoftext|> (50256) but no start token, so both markers are encoded as text."""
+    folder = tmp_path_factory.mktemp("gpt2-style")
+    encoder = json.loads((tiny_model / "encoder.json").read_text(encoding="utf-8"))
+    del encoder[dataset.START]
+    (folder / "encoder.json").write_text(json.dumps(encoder), encoding="utf-8")
+    (folder / "vocab.bpe").write_bytes((tiny_model / "vocab.bpe").read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("text", CORPUS)
+@pytest.mark.parametrize("kind", ["new-model", "gpt-2"])
+def test_tokens_are_gpt_2_simples(text, kind, tiny_model, gpt2_style):
+    from gpt_2_simple.src import encoder
+
+    folder = tiny_model if kind == "new-model" else gpt2_style
+    vocabulary = encoding.Vocabulary(folder)
+
+    assert vocabulary.encode(text).tolist() == reference(folder, text)
+    if kind == "gpt-2":  # the markers as pieces: exactly gpt-2-simple's own tokens
+        assert vocabulary.encode(text).tolist() == encoder.get_encoder(str(folder)).encode(text)
     assert vocabulary.decode(vocabulary.encode(text)) == text
+
+
+def test_markers_are_one_token_each_where_the_start_marker_is_a_token(tiny_model, gpt2_style):
+    document = f"{dataset.START}aww My cat!{dataset.END}\n{dataset.START}pics Dusk{dataset.END}"
+    ours = encoding.Vocabulary(tiny_model)
+    start, end = ours.token_id(dataset.START), ours.token_id(dataset.END)
+
+    tokens = ours.encode(document).tolist()
+
+    assert tokens.count(start) == tokens.count(end) == 2
+    assert tokens[0] == start and tokens[-1] == end
+    assert ours.decode(tokens) == document
+    # GPT-2's own vocabulary has no start token: both markers stay text, cut into pieces.
+    theirs = encoding.Vocabulary(gpt2_style)
+    assert len(theirs.encode(dataset.START)) > 1 and len(theirs.encode(dataset.END)) > 1
 
 
 def test_encode_csv_then_decode(tiny_model, titles_csv, tmp_path):
@@ -45,12 +92,11 @@ def test_encode_csv_then_decode(tiny_model, titles_csv, tmp_path):
     result = run("encode", str(titles_csv), str(out), *vocab(tiny_model))
 
     assert result.exit_code == 0, result.output
-    from gpt_2_simple.src import encoder
 
     text = "".join(dataset.documents(dataset.read_rows(titles_csv)))
     with np.load(out) as npz:
         (chunk,) = [npz[name] for name in npz.files]
-    assert chunk.tolist() == encoder.get_encoder(str(tiny_model)).encode(text)
+    assert chunk.tolist() == reference(tiny_model, text)
     assert f"Wrote {chunk.size:,} tokens" in result.output
 
     decoded = run("decode", str(out), *vocab(tiny_model))
@@ -69,7 +115,7 @@ def test_the_npz_is_what_gpt_2_simple_loads(tiny_model, titles_csv, tmp_path):
     chunks = load_dataset(encoder.get_encoder(str(tiny_model)), str(out), 50000)
 
     text = "".join(dataset.documents(dataset.read_rows(titles_csv)))
-    assert [c.tolist() for c in chunks] == [encoder.get_encoder(str(tiny_model)).encode(text)]
+    assert [c.tolist() for c in chunks] == [reference(tiny_model, text)]
 
 
 def test_encode_text_file_and_decode_to_a_file(tiny_model, tmp_path):
@@ -138,12 +184,12 @@ def test_bad_input(args, message, tiny_model, titles_csv, tmp_path):
     assert not (tmp_path / "o.npz").exists()
 
 
-def test_long_text_is_cut_into_pieces_without_changing_the_tokens(tiny_model):
-    from gpt_2_simple.src import encoder
-
+@pytest.mark.parametrize("kind", ["new-model", "gpt-2"])
+def test_long_text_is_cut_into_pieces_without_changing_the_tokens(kind, tiny_model, gpt2_style):
+    folder = tiny_model if kind == "new-model" else gpt2_style
     text = "".join(CORPUS) * (2 * encoding.PIECE_CHARS // len("".join(CORPUS)) + 1)
     assert len(text) > 2 * encoding.PIECE_CHARS  # several pieces
 
-    tokens = encoding.Vocabulary(tiny_model).encode(text).tolist()
+    tokens = encoding.Vocabulary(folder).encode(text).tolist()
 
-    assert tokens == encoder.get_encoder(str(tiny_model)).encode(text)
+    assert tokens == reference(folder, text)

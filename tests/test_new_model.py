@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 from conftest import TINY
 
+from titlegen import dataset, encoding
 from titlegen.cli import cli
 
 TRICKY = (
@@ -32,8 +34,9 @@ def test_layout_is_what_gpt_2_simple_reads(tiny_model):
     ]
     hparams = json.loads((tiny_model / "hparams.json").read_text())
     assert hparams == {"n_vocab": 400, "n_ctx": 1024, "n_embd": 32, "n_head": 2, "n_layer": 1}
-    encoder = json.loads((tiny_model / "encoder.json").read_text())
+    encoder = json.loads((tiny_model / "encoder.json").read_text(encoding="utf-8"))
     assert encoder["<|endoftext|>"] == len(encoder) - 1 == 399
+    assert encoder["<|startoftext|>"] == 398
     assert sorted(encoder.values()) == list(range(400))
 
 
@@ -45,8 +48,19 @@ def test_gpt_2_simple_encoder_round_trips_any_text(tiny_model):
 
     assert enc.decode(tokens) == TRICKY
     assert max(tokens) < 400
-    # The vocabulary learned the markers: far fewer tokens than bytes.
-    assert len(enc.encode("<|startoftext|>")) <= 3
+
+
+def test_markers_are_single_tokens_and_no_merge_makes_their_pieces(tiny_model):
+    # Learned from the documents with the markers, the merges spent tokens on "<|",
+    # "startoftext" and "|>", which a model could then write one by one into a title.
+    encoder = json.loads((tiny_model / "encoder.json").read_text(encoding="utf-8"))
+    pieces = [t for t in encoder if re.search(r"<\||\|>|tartof|oftext", t)]
+    assert sorted(pieces) == ["<|endoftext|>", "<|startoftext|>"]
+
+    vocabulary = encoding.Vocabulary(tiny_model)
+    tokens = vocabulary.encode(f"{dataset.START}aww Hi{dataset.END}\n").tolist()
+    assert tokens[0] == 398 and tokens[-2] == 399
+    assert vocabulary.decode(tokens[1:-2]) == "aww Hi"
 
 
 def test_checkpoint_has_gpt2_variables_of_the_right_shapes(tiny_model):

@@ -5,6 +5,13 @@ Tokens come from tiktoken's BPE (Rust) with ranks built from the model's own ``e
 ``vocab.bpe``: the same tokens as gpt-2-simple's pure-Python encoder (the tests compare them on
 emoji, CJK, right-to-left text, whitespace runs and the markers), several times faster, and
 without importing TensorFlow.
+
+A vocabulary made by ``titlegen new-model`` has both markers as tokens of their own, and those
+are special: the text is split on them and each marker becomes its one token, as a
+``<|endoftext|>`` does in GPT-2's training data. GPT-2's pre-tokenizer would cut a marker into
+``<|``, ``startoftext`` and ``|>``, which no merge can join again, and a model that writes
+those pieces one by one can stop half-way and leak them into a title. Other vocabularies (GPT-2's
+own has ``<|endoftext|>`` but no start marker) encode the markers as text, as gpt-2-simple does.
 """
 
 from __future__ import annotations
@@ -90,9 +97,14 @@ class Vocabulary:
                 f"{folder}'s encoder.json and vocab.bpe do not match: {error!r}."
             ) from error
         self.encoder = encoder
+        # Special only where the start marker is a token (new-model's vocabularies); tiktoken
+        # ranks them after the merges, and ``ids`` maps those ranks to their ids too.
+        self.special = marker_tokens(encoder)
+        special = {marker: len(ranks) + i for i, marker in enumerate(self.special)}
+        ids += self.special.values()
         self.ids = np.asarray(ids, dtype=np.int32)
         self._bpe = tiktoken.Encoding(
-            f"titlegen:{folder}", pat_str=PATTERN, mergeable_ranks=ranks, special_tokens={}
+            f"titlegen:{folder}", pat_str=PATTERN, mergeable_ranks=ranks, special_tokens=special
         )
 
     def byte_table(self, size: int) -> list[bytes]:
@@ -118,7 +130,11 @@ class Vocabulary:
             end = cut.end() if cut else len(text)
             pieces.append(text[start:end])
             start = end
-        ranks = self._bpe.encode_ordinary_batch(pieces, num_threads=os.cpu_count() or 1)
+        threads = os.cpu_count() or 1
+        if self.special:  # tiktoken splits on the markers, in Rust: as fast as without them
+            ranks = self._bpe.encode_batch(pieces, num_threads=threads, allowed_special="all")
+        else:
+            ranks = self._bpe.encode_ordinary_batch(pieces, num_threads=threads)
         flat = [np.asarray(piece, dtype=np.int64) for piece in ranks]
         return self.ids[np.concatenate(flat)] if flat else np.zeros(0, np.int32)
 
@@ -127,6 +143,14 @@ class Vocabulary:
         gpt-2-simple."""
         table = self.token_bytes
         return b"".join(table[int(t)] for t in tokens).decode("utf-8", errors="replace")
+
+
+def marker_tokens(encoder: dict[str, int]) -> dict[str, int]:
+    """The markers that are tokens of their own, with their ids: both of them in a vocabulary
+    that has the start marker as a token, none in any other."""
+    if dataset.START not in encoder:
+        return {}
+    return {marker: encoder[marker] for marker in dataset.MARKERS if marker in encoder}
 
 
 def vocabulary_folder(

@@ -9,6 +9,7 @@ GPT-2 is. Small models train in minutes on a CPU, so this is the offline startin
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from titlegen.errors import TitlegenError
 LAYERS = 4  # transformer blocks; 124M has 12
 EMBD = 256  # width of the residual stream; 124M has 768. Must divide by HEADS.
 HEADS = 4  # attention heads
-VOCAB_SIZE = 2048  # BPE tokens, the end marker included; a small corpus may give fewer
+VOCAB_SIZE = 2048  # BPE tokens, the two markers included; a small corpus may give fewer
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows, so keep GPT-2's context
 SEED = 0
 
@@ -39,8 +40,10 @@ class Shape:
             raise TitlegenError(
                 f"--embd ({self.embd}) must be a multiple of --heads ({self.heads})."
             )
-        if self.vocab_size < 257:
-            raise TitlegenError("--vocab-size must be at least 257 (256 bytes and the end marker).")
+        if self.vocab_size < 256 + len(dataset.MARKERS):
+            raise TitlegenError(
+                "--vocab-size must be at least 258 (256 bytes and the two markers)."
+            )
 
 
 def create(
@@ -62,7 +65,7 @@ def create(
     if folder.exists() and not overwrite:
         raise TitlegenError(f"{folder} already exists: choose another name or pass --overwrite.")
     rows = dataset.read_rows(source)  # subreddit names join the vocabulary
-    texts = dataset.documents(rows, condition=dataset.conditionable(rows))
+    texts = unmarked(dataset.documents(rows, condition=dataset.conditionable(rows)))
     model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=model_dir, prefix=f".{name}.") as tmp:
         build = Path(tmp)
@@ -84,33 +87,45 @@ def create(
     return hparams
 
 
+def unmarked(documents: list[str]) -> list[str]:
+    """The text of ``documents`` between their markers, as ``encoding.Vocabulary`` encodes it:
+    the markers are tokens of their own, so no merge is spent on their pieces."""
+    split = re.compile("|".join(re.escape(marker) for marker in dataset.MARKERS))
+    return [part for document in documents for part in split.split(document) if part]
+
+
 def train_vocabulary(texts: list[str], vocab_size: int) -> tuple[dict[str, int], list[str]]:
     """A byte-level BPE vocabulary in GPT-2's format: token -> id, and the merges in rank order.
 
     Uses GPT-2's pre-tokenizer (its regex, no prefix space) and byte alphabet, so gpt-2-simple's
-    own encoder reads the result. The end marker is added last, as in GPT-2's encoder.json.
+    own encoder reads the result. The markers are added last, each a single token (GPT-2's
+    encoder.json ends with its end marker too); merges cannot make them, since the
+    pre-tokenizer cuts them into pieces, so ``encoding.Vocabulary`` treats them as special.
     """
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size - 1,
+        vocab_size=vocab_size - len(dataset.MARKERS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer)
     state = json.loads(tokenizer.to_str())["model"]
     encoder = dict(sorted(state["vocab"].items(), key=lambda item: item[1]))
-    encoder[dataset.END] = len(encoder)  # gpt-2-simple starts unprompted samples with it
+    for marker in dataset.MARKERS:  # the end marker last, as in GPT-2's (its 50256)
+        encoder[marker] = len(encoder)
     merges = [m if isinstance(m, str) else " ".join(m) for m in state["merges"]]
     return encoder, merges
 
 
 def write_vocabulary(folder: Path, encoder: dict[str, int], merges: list[str]) -> None:
-    (folder / "encoder.json").write_text(json.dumps(encoder, ensure_ascii=False))
+    # UTF-8 whatever the locale: gpt-2-simple and encoding.Vocabulary read them as UTF-8.
+    (folder / "encoder.json").write_text(json.dumps(encoder, ensure_ascii=False), encoding="utf-8")
     # gpt-2-simple skips the first line (the version) and the last (empty after the newline)
-    (folder / "vocab.bpe").write_text("#version: 0.2\n" + "".join(m + "\n" for m in merges))
+    merges_text = "#version: 0.2\n" + "".join(m + "\n" for m in merges)
+    (folder / "vocab.bpe").write_text(merges_text, encoding="utf-8")
 
 
 def write_checkpoint(folder: Path, hparams: dict, *, seed: int) -> None:
