@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,45 @@ def test_prefix_goes_after_the_subreddit(styled):
     titles = result.stdout.splitlines()
     assert all(t.startswith("WOW") for t in titles)
     assert sum(style(t) == "shouting" for t in titles) >= 8, titles
+
+
+def test_a_prefix_alone_draws_each_subreddit_from_the_runs_own(styled, tmp_path):
+    # The prompt is <|startoftext|>NAME PREFIX: a prefix right after the marker was read as
+    # the name, and the model's first word glued onto it ("WOWHUGE!", "WOW12 40").
+    def generate(seed: str) -> list[dict]:
+        out = tmp_path / f"titles-{seed}.jsonl"
+        result = run("generate", *styled, "--prefix", "WOW", "--nsamples", "20",
+                     "--seed", seed, "-o", str(out))  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    records = generate("42")
+    assert len(records) == 20
+    for record in records:
+        assert re.fullmatch(r"WOW(?:[ !?.,:].*)?", record["title"]), records
+    assert {r["subreddit"] for r in records} <= set(STYLES)
+    assert len({r["subreddit"] for r in records}) >= 2  # drawn as trained: 150 titles each
+    assert [(r["subreddit"], r["title"]) for r in generate("42")] == [
+        (r["subreddit"], r["title"]) for r in records
+    ]
+
+
+@pytest.mark.parametrize("subreddit", [None, "whispers"])
+def test_truncate_at_a_space_gives_one_word_titles(styled, subreddit, tmp_path):
+    # A conditioned title starts with a space (and, unasked, after the subreddit's name): a
+    # cut there would leave nothing, and "train it more".
+    out = tmp_path / "titles.csv"
+    asked = ["--subreddit", subreddit] if subreddit else []
+    result = run("generate", *styled, *asked, "--truncate", " ", "--nsamples", "12",
+                 "--seed", "1", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with out.open(newline="") as f:
+        records = list(csv.DictReader(f))
+    assert len(records) == 12
+    assert all(r["title"] and " " not in r["title"] for r in records), records
+    assert {r["subreddit"] for r in records} <= set(STYLES)
+    if subreddit:
+        assert sum(style(r["title"]) == subreddit for r in records) >= 10, records
 
 
 def test_records_carry_the_subreddit_and_titles_are_spread_evenly(styled, tmp_path):

@@ -61,7 +61,10 @@ def test_a_command_in_its_own_process_is_quiet_and_repeatable(run_args):
 
 
 def test_top_k_1_is_greedy(run_args):
+    # With a subreddit named: on this conditioned run a prefix alone draws each title's
+    # subreddit by --seed.
     greedy = [*run_args, "--top-k", "1", "--nsamples", "3", "--prefix", "What"]
+    greedy += ["--subreddit", "aww"]
     one = titles(run("generate", *greedy, "--seed", "1"))
     two = titles(run("generate", *greedy, "--seed", "2"))
     assert one == two and len(set(one)) == 1
@@ -78,6 +81,29 @@ def test_top_k_1_is_greedy(run_args):
 )
 def test_sampling_options(run_args, options):
     assert len(titles(run("generate", *run_args, "--nsamples", "3", *options))) == 3
+
+
+def test_top_k_beside_top_p_is_said_to_be_ignored(run_args):
+    result = run("generate", *run_args, "--nsamples", "2", "--top-k", "5", "--top-p", "0.9")
+    assert len(titles(result)) == 2
+    assert "--top-k 5 is ignored: --top-p is set, and wins as in gpt-2-simple." in result.stderr
+    alone = run("generate", *run_args, "--nsamples", "2", "--top-k", "5")
+    assert "ignored" not in alone.stderr
+
+
+def test_no_replacement_characters_where_a_row_ends_inside_a_character(run_args):
+    # One token a title, nearly uniform: many are lone bytes of a multi-byte character, which
+    # decode to U+FFFD. Those titles are empty once it is removed, and sampled again.
+    wild = ["--length", "1", "--temperature", "20", "--nsamples", "40", "--seed", "1"]
+    wild += ["--subreddit", "aww"]  # else that one token would be the subreddit's name
+    lines = titles(run("generate", *run_args, *wild))
+    assert len(lines) == 40 and all(line for line in lines)
+    assert not [line for line in lines if "\ufffd" in line]
+
+
+def test_out_dash_is_standard_output(run_args):
+    common = [*run_args, "--nsamples", "3", "--seed", "1"]
+    assert titles(run("generate", *common, "-o", "-")) == titles(run("generate", *common))
 
 
 def test_prefix_and_include_prefix(run_args):
@@ -115,6 +141,7 @@ def test_output_files(run_args, tmp_path, suffix):
     assert len(rows) == 3
     assert all(str(r["synthetic"]) == "True" and str(r["top_k"]) == "40" for r in rows)
     assert all(str(r["seed"]) == "1" and r["title"] for r in rows)
+    assert list(rows[0])[:2] == ["subreddit", "title"]  # a dataset's columns, in its order
 
 
 def test_sampling_graph_is_built_once(trained):
@@ -173,7 +200,13 @@ def test_a_plain_gpt_2_simple_run_works(tiny_model, titles_csv, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["--temperature", "0"], "'--temperature': 0.0 is not in the range x>0", 2),
+        (
+            ["--temperature", "0"],
+            "Error: --temperature must be above 0; for the likeliest token every time use "
+            "--top-k 1.",
+            1,
+        ),
+        (["--temperature", "-1"], "--temperature must be above 0", 1),
         (["--top-p", "1.5"], "'--top-p': 1.5 is not in the range 0<=x<=1", 2),
         (["--top-k", "-1"], "'--top-k': -1 is not in the range x>=0", 2),
         (["--nsamples", "0"], "'--nsamples': 0 is not in the range x>=1", 2),

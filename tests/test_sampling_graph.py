@@ -47,27 +47,36 @@ def test_top_k_1_gives_gpt_2_simple_tokens(generator, prefix):
     assert ours.tolist() == theirs[:, : ours.shape[1]].tolist()
 
 
-def test_a_row_stops_once_its_stop_string_is_complete(generator):
+@pytest.mark.parametrize("cut_after", [1, 2])
+def test_a_row_stops_where_the_text_is_cut(generator, cut_after):
     # A batch large enough that ended rows are dropped on the way (sampling_graph._compact).
     batch = sampling_graph.COMPACT_FROM
     options = sampling.SampleOptions(batch_size=batch, length=200, truncate="e", seed=3)
+    subreddit = None if cut_after == 2 else "aww"  # unasked, the row starts with a name
+    assert generator._cut_after(options, subreddit) == cut_after
     context = generator._context("")
-    tokens = generator._sampler(options, options.length)(context)
+    tokens = generator._sampler(options, options.length, cut_after)(context)
     steps = tokens.shape[1] - len(context)
     assert steps < options.length  # the batch stopped early
-    texts = [generator.vocabulary.decode(row[len(context) :]) for row in tokens]
-    assert len(texts) == batch and all("e" in text for text in texts)
-    # The last row to end ended at the last step: its "e" is in its last token.
-    last = [generator.vocabulary.decode(row[len(context) : -1]) for row in tokens]
-    assert any("e" not in text for text in last)
+
+    def ended(row) -> bool:  # where the graph ended it, by the rule _sample cuts the text by
+        text = generator.vocabulary.decode(row)
+        return len(generator._row_text(text, options, subreddit)[0]) < len(text)
+
+    rows = [row[len(context) :] for row in tokens]
+    assert len(rows) == batch and all(ended(row) for row in rows)
+    # The last row to end ended at the last step: its end is in its last token.
+    assert any(not ended(row[:-1]) for row in rows)
 
 
-def matches(rows, vocabulary, stops=(), openers=()):
+def matches(rows, vocabulary, stops=(), cuts=(), cut_after=1):
     """Per row, per step: whether the stop matcher says the token just fed ended the row."""
     import tensorflow as tf
 
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        matcher = sampling_graph._StopMatcher(list(stops), vocabulary, len(rows), list(openers))
+        matcher = sampling_graph._StopMatcher(
+            list(stops), vocabulary, len(rows), list(cuts), cut_after
+        )
         state, ended = matcher.empty(), []
         for step in range(len(rows[0])):
             state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
@@ -93,16 +102,26 @@ def test_stop_strings_spanning_tokens_and_split_characters():
     ]
 
 
-def test_a_start_marker_ends_a_row_only_after_text():
-    start = dataset.START.encode()
-    vocabulary = [b"\n", start, b"Hi", b"x", b" "]
+def test_a_cut_ends_a_row_only_after_the_title_began():
+    vocabulary = [b" Hi", b" ", b"x", b"\n", b"numbers", b"a b", b"!"]
     rows = [
-        [0, 1, 2, 1],  # \n <|startoftext|> Hi <|startoftext|>: a second title begins
-        [1, 4, 1, 2],  # markers and spaces before the text: the row goes on
-        [2, 3, 4, 3],  # no marker: never
+        [0, 0, 0, 0],  # " Hi Hi Hi Hi": a conditioned title starts with a space
+        [1, 3, 2, 0],  # spaces and a newline, then the title: only at " Hi", after "x"
+        [2, 5, 6, 1],  # "xa b! ": at the space inside "a b", and at the last space
+        [2, 2, 2, 2],  # no space: never
     ]
-    assert matches(rows, vocabulary, openers=[start]) == [
+    assert matches(rows, vocabulary, cuts=[b" "]) == [
+        [False, True, True, True],
         [False, False, False, True],
-        [False, False, False, False],
+        [False, True, False, True],
         [False, False, False, False],
     ]
+    # The subreddit's name first (unasked): a cut counts once the second word has begun.
+    named = [[4, 0, 0, 0], [4, 1, 2, 1]]
+    assert matches(named, vocabulary, cuts=[b" "], cut_after=2) == [
+        [False, False, True, True],
+        [False, False, False, True],
+    ]
+    # A stop ends a row wherever it is, and so does a cut after no words (an included prefix).
+    assert matches([[1, 0]], vocabulary, stops=[b" "]) == [[True, True]]
+    assert matches([[1, 0]], vocabulary, cuts=[b" "], cut_after=0) == [[True, True]]

@@ -704,10 +704,10 @@ Examples:
 )
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,  # checked by SampleOptions, whose message points to --top-k 1 for 0
     default=sampling.TEMPERATURE,
     show_default=True,
-    help="Higher is wilder; 0.7 to 1.0 is usual.",
+    help="Above 0; higher is wilder, 0.7 to 1.0 is usual.",
 )
 @click.option(
     "--top-k",
@@ -750,9 +750,9 @@ Examples:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write to .txt (a title a line), .csv or .jsonl (with the subreddit and the options "
-    "used, marked synthetic) instead of standard output.",
+    "used, marked synthetic) instead of standard output; - is standard output.",
 )
 def generate(
     run_name: str,
@@ -775,6 +775,10 @@ def generate(
     """
     settings = sampling.SampleOptions(**options)
     settings.check()
+    if settings.ignored():
+        click.echo(settings.ignored(), err=True)
+    if out == Path("-"):
+        out = None  # titles, one a line, as without -o
     if out is not None:
         sampling.check_output(out)  # before the minutes of sampling, not after
     folder = sampling.find_folder(
@@ -793,6 +797,8 @@ def generate(
     else:
         sampling.write(sampling.records(samples, folder, settings), out)
         click.echo(f"Wrote {len(samples)} synthetic titles to {out}.", err=True)
+    if generator.restarts:
+        click.echo(sampling.restarts_summary(generator.restarts), err=True)
     if novel or unique:
         click.echo(keep.summary(), err=True)
 

@@ -3,16 +3,21 @@
 Samples with ``sampling_graph`` (gpt-2-simple's model and sampling code, so temperature, top-k
 and top-p mean exactly what they mean there; top-p wins when both are set; faster: it stops at
 the end of the titles), builds that graph once per process and settings instead of on every
-call, samples any number of titles in batches, and returns clean titles: the markers removed,
-cut at the end of the title (or at a literal ``--truncate`` string), whitespace collapsed.
+call, samples any number of titles in batches, and returns clean titles: cut at the end of the
+title (or at a literal ``--truncate`` string), whitespace collapsed. A row where the model began
+another document (a start marker, pieces of a marker, or, on a conditioned run, a second
+subreddit name) is no title of the one asked for: it is dropped, counted, and sampled again.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import difflib
+import itertools
 import json
 import math
+import random
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,9 +37,14 @@ RETRIES = 10  # batches allowed per batch needed, when titles come out empty or 
 FORMATS = (".txt", ".csv", ".jsonl")
 
 _WHITESPACE = re.compile(r"\s+")
-_LEADING_STARTS = re.compile(r"^(?:\s*" + re.escape(dataset.START) + r")+")
-# Markers, and the pieces of them an undertrained model emits ("<|", "startoftext|>").
-_MARKER_PIECES = re.compile(r"<\|(?:startoftext|endoftext)?(?:\|>)?|(?:startoftext|endoftext)?\|>")
+# Markers, and the pieces of them a model writes where a marker is several tokens ("<|",
+# "startoftext", "endoftext|>"), alone or together: taken out of a plain run's text.
+_MARKER_PIECES = re.compile(r"(?:<\|)?(?:startoftext|endoftext)(?:\|>)?|<\||\|>")
+# Any piece of a marker, even a broken one ("artoftext", "|end"): a titlegen run's row that
+# holds one began another document.
+_MARKER_TRACES = re.compile(r"<\||\|>|oftext|\|(?:start|end)|text\|")
+_BLANKS = " \t\n\r\x0b\x0c"  # space, as the graph's stop matcher counts it (bytes.split())
+_WORD = re.compile(f"[^{re.escape(_BLANKS)}]+")
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,10 @@ class SampleOptions:
     seed: int | None = None
 
     def check(self) -> None:
-        if self.temperature <= 0:
-            raise TitlegenError(f"--temperature must be above 0, not {self.temperature}.")
+        if not self.temperature > 0:  # 0 would divide the logits by zero
+            raise TitlegenError(
+                "--temperature must be above 0; for the likeliest token every time use --top-k 1."
+            )
         if not 0 <= self.top_p <= 1:
             raise TitlegenError(f"--top-p must be between 0 and 1, not {self.top_p}.")
         if self.top_k < 0:
@@ -61,6 +73,12 @@ class SampleOptions:
             raise TitlegenError("--nsamples and --batch-size must be at least 1.")
         if not 1 <= self.length <= MAX_LENGTH:
             raise TitlegenError(f"--length must be between 1 and {MAX_LENGTH}, not {self.length}.")
+
+    def ignored(self) -> str | None:
+        """An option these options make useless, said in a sentence (or None)."""
+        if self.top_k and self.top_p:
+            return f"--top-k {self.top_k} is ignored: --top-p is set, and wins as in gpt-2-simple."
+        return None
 
 
 def find_folder(
@@ -185,6 +203,7 @@ class Generator:
         self.session = tf.compat.v1.Session(graph=self.graph)
         self.samplers: dict[tuple, Any] = {}
         self.ran: set[tuple] = set()  # samplers run at least once
+        self.restarts = 0  # rows dropped: the model began another document
 
     def close(self) -> None:
         self.session.close()
@@ -201,38 +220,65 @@ class Generator:
         only titles it admits, sampling on until there are enough. Batches of ``batch_size``
         (default: ``options.batch_size``, at most ``options.nsamples``)."""
         options.check()
+        if subreddit is None and self._picks_subreddits(options):
+            return self.generate_many(options, [], keep)
         batch_size = batch_size or min(options.batch_size, options.nsamples)
         options = replace(options, batch_size=batch_size)
         context = self._context(options.prefix, subreddit)
         length = min(options.length, MAX_LENGTH - len(context))
         if length < 1:
             raise TitlegenError("--prefix is too long: it leaves no room to generate.")
-        run = self._sampler(options, length)
+        run = self._sampler(options, length, self._cut_after(options, subreddit))
         keep = keep or Filter()
         samples: list[Sample] = []
         batches = math.ceil(options.nsamples / options.batch_size) * RETRIES
         for _ in range(batches):
             for row in run(context):
                 sample = self._sample(row[len(context) :].tolist(), options, subreddit)
-                if sample.title and keep.admit(sample.title):
+                if sample is None:
+                    self.restarts += 1
+                elif sample.title and keep.admit(sample.title):
                     samples.append(sample)
             if len(samples) >= options.nsamples:
                 return samples[: options.nsamples]
-        raise TitlegenError(_shortfall(len(samples), options.nsamples, batches, keep))
+        raise TitlegenError(
+            _shortfall(len(samples), options.nsamples, batches, keep, self.restarts)
+        )
 
     def generate_many(
         self, options: SampleOptions, subreddits: list[str], keep: Filter | None = None
     ) -> list[Sample]:
         """``options.nsamples`` titles spread evenly over ``subreddits`` (if any), all in
-        batches of one size, so one sampling graph serves every subreddit."""
+        batches of one size, so one sampling graph serves every subreddit. Without
+        ``subreddits``, a conditioned run given a prefix draws each title's subreddit from
+        those it was trained on (``_draw``), in the order drawn."""
         keep = keep or Filter()
-        shares = spread(options.nsamples, subreddits)
+        drawn = [] if subreddits else self._draw(options)
+        shares = list(collections.Counter(drawn).items()) or spread(options.nsamples, subreddits)
         batch = min(options.batch_size, max(count for _, count in shares))
-        samples: list[Sample] = []
-        for name, count in shares:
-            share = replace(options, nsamples=count)
-            samples += self.generate(share, subreddit=name, keep=keep, batch_size=batch)
-        return samples
+        made = [
+            self.generate(replace(options, nsamples=n), subreddit=name, keep=keep, batch_size=batch)
+            for name, n in shares
+        ]
+        if not drawn:
+            return [sample for share in made for sample in share]
+        queues = {name: iter(share) for (name, _), share in zip(shares, made, strict=True)}
+        return [next(queues[name]) for name in drawn]
+
+    def _picks_subreddits(self, options: SampleOptions) -> bool:
+        """Whether a title needs a subreddit the user did not name: a conditioned run's prompt
+        is <|startoftext|>NAME TITLE, so a prefix right after the marker is read as the name
+        (and the model's first word taken for the subreddit glues onto it)."""
+        return bool(options.prefix) and self.format.condition and bool(self.format.subreddits)
+
+    def _draw(self, options: SampleOptions) -> list[str]:
+        """A subreddit for each title, each as likely as its share of the run's training
+        titles (seeded by --seed: the same seed draws the same), if titles need one."""
+        if not self._picks_subreddits(options):
+            return []
+        counts = self.format.subreddits
+        draw = random.Random(options.seed)
+        return draw.choices(list(counts), weights=list(counts.values()), k=options.nsamples)
 
     def _context(self, prefix: str, subreddit: str | None = None) -> list[int]:
         """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does."""
@@ -245,14 +291,15 @@ class Generator:
             text += prefix
         return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
-    def _sampler(self, options: SampleOptions, length: int):
+    def _sampler(self, options: SampleOptions, length: int, cut_after: int = 1):
         import numpy as np
         import tensorflow as tf
 
         settings = sampling_graph.Settings(
             options.batch_size, length, options.temperature, options.top_k, options.top_p
         )
-        key = (settings, options.truncate, options.seed)
+        cut_after = cut_after if options.truncate else 1  # without cuts, no matter
+        key = (settings, options.truncate, cut_after, options.seed)
         if key not in self.samplers:
             with self.graph.as_default():
                 tf.compat.v1.set_random_seed(options.seed)
@@ -263,7 +310,8 @@ class Generator:
                     settings=settings,
                     stops=[stop.encode() for stop in self._stops(options)],
                     vocabulary=self.vocabulary.byte_table(self.hparams.n_vocab),
-                    openers=[dataset.START.encode()] if self.titles else [],
+                    cuts=[options.truncate.encode()] if options.truncate else [],
+                    cut_after=cut_after,
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
                     tf.compat.v1.train.Saver().restore(self.session, self.checkpoint)
@@ -279,32 +327,85 @@ class Generator:
         return run
 
     def _stops(self, options: SampleOptions) -> list[str]:
-        """Where a title ends: the end marker, or the --truncate string (and the end marker
-        too, for a titlegen run)."""
-        stops = [options.truncate or dataset.END]
-        return [*stops, dataset.END] if self.titles and options.truncate else stops
-
-    def _sample(self, tokens: list[int], options: SampleOptions, subreddit: str | None) -> Sample:
-        text = self.vocabulary.decode(tokens)
+        """Where a row ends, wherever they occur: the end marker (unless a plain run is cut
+        with --truncate instead), and for a titlegen run the start marker too, since its
+        titles are trained as <|startoftext|>TITLE<|endoftext|>: a start marker means the
+        model began another document (an undertrained one may skip the end marker)."""
         if self.titles:
-            # Titles are trained as <|startoftext|>TITLE<|endoftext|>: a start marker after
-            # the title's text begins another title (an undertrained model may skip the end
-            # marker); start markers before any text are skipped.
-            text = _LEADING_STARTS.sub("", text)
-            text = text.split(dataset.START, 1)[0]
-        for stop in self._stops(options):
-            if stop in text:
-                text = text[: text.index(stop)]
+            return [dataset.END, dataset.START]
+        return [] if options.truncate else [dataset.END]
+
+    def _cut_after(self, options: SampleOptions, subreddit: str | None) -> int:
+        """How many words of a row a --truncate match must start after: a title has begun
+        once its first non-space character is written (a conditioned title starts with a
+        space), so 0 after an included prefix, 2 where the model first writes the subreddit."""
+        if options.include_prefix and options.prefix.strip():
+            return 0
+        return 2 if self.format.condition and subreddit is None else 1
+
+    def _sample(
+        self, tokens: list[int], options: SampleOptions, subreddit: str | None
+    ) -> Sample | None:
+        """The title in a row of sampled tokens, or None where the model began another
+        document."""
+        text, restarted = self._row_text(self.vocabulary.decode(tokens), options, subreddit)
+        if self.titles and (restarted or _MARKER_TRACES.search(text)):
+            return None
         if self.format.condition and subreddit is None:
             # Unasked, the model writes the subreddit itself, the first word: NAME TITLE.
-            name, _, text = text.strip().partition(dataset.SUBREDDIT_END)
+            name, _, text = text.lstrip(_BLANKS).partition(dataset.SUBREDDIT_END)
             subreddit = name if name in self.format.subreddits else None
+        if self.format.condition and not options.prefix and self._named(text):
+            return None  # a name where the title begins: another document's
         if options.include_prefix:
             text = options.prefix + text
-        return Sample(_WHITESPACE.sub(" ", _MARKER_PIECES.sub(" ", text)).strip(), subreddit)
+        # U+FFFD: the bytes of a character the row ended in the middle of (at --length).
+        text = _MARKER_PIECES.sub(" ", text).replace("\ufffd", "")
+        return Sample(_WHITESPACE.sub(" ", text).strip(), subreddit)
+
+    def _row_text(
+        self, text: str, options: SampleOptions, subreddit: str | None
+    ) -> tuple[str, bool]:
+        """``text`` up to where the graph ended its row (the other rows of a batch may go on
+        sampling), and whether that was at a start marker: the first stop string, or
+        --truncate match that starts after the title's first word began."""
+        ends = []  # (where the match ends, where it starts, whether a document began there)
+        for stop in self._stops(options):
+            at = text.find(stop)
+            if at >= 0:
+                ends.append((at + len(stop), at, stop == dataset.START))
+        if options.truncate:
+            at = _find_after_words(text, options.truncate, self._cut_after(options, subreddit))
+            if at >= 0:
+                ends.append((at + len(options.truncate), at, False))
+        if not ends:
+            return text, False
+        _, at, restarted = min(ends)
+        return text[:at], restarted
+
+    def _named(self, text: str) -> bool:
+        """Whether ``text`` begins with one of the run's subreddit names (exact case) and a
+        space, as a document does."""
+        first, space, _ = text.lstrip(_BLANKS).partition(dataset.SUBREDDIT_END)
+        return bool(space) and first in self.format.subreddits
 
 
-def _shortfall(found: int, wanted: int, batches: int, keep: Filter) -> str:
+def _find_after_words(text: str, needle: str, words: int) -> int:
+    """Where ``needle`` first occurs in ``text`` after the ``words``-th word began (-1 if
+    nowhere), as the graph's stop matcher finds a cut: a word is a run of non-space."""
+    if words == 0:
+        return text.find(needle)
+    begins = [word.start() for word in itertools.islice(_WORD.finditer(text), words)]
+    return text.find(needle, begins[-1] + 1) if len(begins) == words else -1
+
+
+def restarts_summary(count: int) -> str:
+    """How many rows were dropped because the model began another document, as a sentence."""
+    titles = "title" if count == 1 else "titles"
+    return f"Dropped {count} {titles} where the model began another document."
+
+
+def _shortfall(found: int, wanted: int, batches: int, keep: Filter, restarts: int = 0) -> str:
     if keep.copies or keep.repeats:
         return (
             f"Only {found} of {wanted} titles were new after {batches} batches "
@@ -312,7 +413,11 @@ def _shortfall(found: int, wanted: int, batches: int, keep: Filter) -> str:
             "copies; raise --temperature, or train less (--keep-best stops where it still "
             "generalises)."
         )
-    return f"The model produced only {found} non-empty titles in {batches} batches: train it more."
+    began = f", and {restarts} rows where it began another document" if restarts else ""
+    return (
+        f"The model produced only {found} non-empty titles in {batches} batches{began}: "
+        "train it more."
+    )
 
 
 def records(samples: list[Sample], folder: Path, options: SampleOptions) -> list[dict]:
@@ -320,8 +425,9 @@ def records(samples: list[Sample], folder: Path, options: SampleOptions) -> list
     recommends."""
     made_by = {"synthetic": True, "generator": f"titlegen {__version__}", "model": str(folder)}
     settings = {k: v for k, v in asdict(options).items() if k not in ("nsamples", "batch_size")}
+    # subreddit, title first: the two columns of a dataset (fetch's CSV), in its order
     return [
-        {"title": s.title, "subreddit": s.subreddit or "", **made_by, **settings} for s in samples
+        {"subreddit": s.subreddit or "", "title": s.title, **made_by, **settings} for s in samples
     ]
 
 

@@ -12,8 +12,9 @@ sampling (its ``top_k_logits``/``top_p_logits`` and ``tf.random.categorical``), 
   ``--truncate``), where gpt-2-simple always runs ``length`` steps; and once half the rows of a
   batch of ``COMPACT_FROM`` or more have ended, the loop goes on with the others only, so one
   rambling row does not keep a whole batch busy until ``length``. Stop strings are matched on
-  the bytes of the sampled tokens inside the graph: the markers are several BPE tokens, split
-  differently depending on the character before them, so no single token id marks an end.
+  the bytes of the sampled tokens inside the graph: a ``--truncate`` string may end inside a
+  token, and in GPT-2's own vocabulary a marker is several tokens, split differently depending
+  on the character before it, so no single token id marks an end.
 """
 
 from __future__ import annotations
@@ -40,15 +41,17 @@ def build(
     settings: Settings,
     stops: list[bytes],
     vocabulary: list[bytes],
-    openers: list[bytes] = (),
+    cuts: list[bytes] = (),
+    cut_after: int = 1,
 ) -> Any:
     """Tokens ``[batch, context + steps]``: the context followed by the sampled tokens, where
-    ``steps <= settings.length`` ends once every row has sampled one of ``stops``."""
+    ``steps <= settings.length`` ends once every row has sampled one of ``stops``, or one of
+    ``cuts`` after its first ``cut_after`` words (see ``_StopMatcher``)."""
     import tensorflow as tf
     from gpt_2_simple.src import model, sample
 
     batch, layers = settings.batch_size, hparams.n_layer
-    stop_tail = _StopMatcher(stops, vocabulary, batch, openers)
+    stop_tail = _StopMatcher(stops, vocabulary, batch, cuts, cut_after)
 
     # The context but its last token in one pass, with gpt-2-simple's model (its cache layout).
     prefill = model.model(hparams=hparams, X=context[:, :-1], reuse=tf.compat.v1.AUTO_REUSE)
@@ -120,9 +123,9 @@ def _compact(state: Any, keep: Any) -> Any:
     """The rows ``keep`` of every tensor in ``state`` (the caches' rows are their 2nd axis)."""
     import tensorflow as tf
 
-    rows, token, ended, (tail, text), caches = state
+    rows, token, ended, (tail, words), caches = state
     caches = [tf.gather(cache, keep, axis=1) for cache in caches]
-    picked = [tf.gather(t, keep) for t in (rows, token, ended, tail, text)]
+    picked = [tf.gather(t, keep) for t in (rows, token, ended, tail, words)]
     return picked[0], picked[1], picked[2], (picked[3], picked[4]), caches
 
 
@@ -190,29 +193,35 @@ class _StopMatcher:
     Keeps ``longest stop + longest token`` bytes a row: enough to see any stop string that the
     newest token completes. Token bytes are looked up in a table padded with -1.
 
-    An *opener* (the start marker) ends a row only once the row has text before it, so a row
-    that begins with ``\\n<|startoftext|>`` goes on to its title. "Text" is counted in
-    non-whitespace bytes, less those of the openers seen.
+    A *cut* (``--truncate``) ends a row only at a match that starts after the title's first
+    non-space byte, so that a title that begins with a space (a conditioned one does) is not
+    cut before it begins: after ``cut_after`` words of the row (a word is a run of non-space
+    bytes; 2 where the row starts with its subreddit's name). Words are counted as sampled.
     """
 
     def __init__(
-        self, stops: list[bytes], vocabulary: list[bytes], batch: int, openers: list[bytes] = ()
+        self,
+        stops: list[bytes],
+        vocabulary: list[bytes],
+        batch: int,
+        cuts: list[bytes] = (),
+        cut_after: int = 1,
     ) -> None:
         import numpy as np
         import tensorflow as tf
 
         self.stops = [s for s in stops if s]
-        self.openers = [s for s in openers if s]
+        self.cuts = [s for s in cuts if s]
+        self.cut_after = cut_after
         self.batch = batch
         longest_token = max(1, max(len(b) for b in vocabulary))
-        longest_stop = max((len(s) for s in self.stops + self.openers), default=0)
+        longest_stop = max((len(s) for s in self.stops + self.cuts), default=0)
         self.width = longest_stop + longest_token
         table = np.full((len(vocabulary), longest_token), -1, np.int32)
         for i, token in enumerate(vocabulary):
             table[i, : len(token)] = np.frombuffer(token, np.uint8)
         self.table = tf.constant(table)
         self.lengths = tf.constant([len(b) for b in vocabulary], tf.int32)
-        self.text = tf.constant([len(b"".join(b.split())) for b in vocabulary], tf.int32)
         self.shape = (tf.TensorShape([None, self.width]), tf.TensorShape([None]))
 
     def empty(self) -> Any:
@@ -223,25 +232,42 @@ class _StopMatcher:
     def update(self, state: Any, token: Any) -> tuple[Any, Any]:
         import tensorflow as tf
 
-        tail, text = state
+        tail, words = state
         # tail ++ the token's bytes (padded after them), then the last `width` real bytes.
         joined = tf.concat([tail, tf.gather(self.table, token)], axis=1)
         start = tf.gather(self.lengths, token)[:, tf.newaxis] + tf.range(self.width)
         tail = tf.gather(joined, start, batch_dims=1)
-        text += tf.gather(self.text, token)
         new = tf.gather(self.lengths, token)  # the newest bytes are the tail's last `new`
         done = tf.zeros(tf.shape(token), tf.bool)
         for stop in self.stops:
-            done |= self._completes(tail, new, stop)
-        for opener in self.openers:
-            opened = self._completes(tail, new, opener)
-            size = len(b"".join(opener.split()))
-            done |= opened & (text > size)
-            text -= tf.where(opened, size, 0)
-        return (tail, text), done
+            done |= tf.reduce_any(self._found(tail, new, stop), axis=1)
+        if self.cuts:
+            begins = self._word_begins(tail)
+            fresh = tf.range(self.width)[tf.newaxis, :] >= self.width - new[:, tf.newaxis]
+            words += tf.reduce_sum(tf.where(fresh, begins, 0), axis=1)
+            later = tf.cumsum(begins, axis=1, reverse=True)  # words begun at or after a byte
+            for cut in self.cuts:
+                found = self._found(tail, new, cut)
+                before = words[:, tf.newaxis] - later[:, : found.shape[1]]  # before a window
+                done |= tf.reduce_any(found & (before >= self.cut_after), axis=1)
+        return (tail, words), done
 
-    def _completes(self, tail: Any, new: Any, stop: bytes) -> Any:
-        """Whether the newest token completes ``stop``: an occurrence ending in its bytes."""
+    def _word_begins(self, tail: Any) -> Any:
+        """1 where a word begins: a non-space byte after a space or the row's start (-1).
+
+        The first byte's own predecessor is not kept; it never needs to be, since the newest
+        token and every window a stop can complete start after it.
+        """
+        import tensorflow as tf
+
+        blanks = tf.constant([*b" \t\n\r\x0b\x0c", -1], tf.int32)  # bytes.split()'s, row start
+        space = tf.reduce_any(tf.equal(tail[:, :, tf.newaxis], blanks), axis=2)
+        begins = tf.logical_not(space[:, 1:]) & space[:, :-1]
+        return tf.pad(tf.cast(begins, tf.int32), [[0, 0], [1, 0]])
+
+    def _found(self, tail: Any, new: Any, stop: bytes) -> Any:
+        """``[batch, windows]``: whether ``stop`` sits in each window of the tail (the window
+        starting at byte ``i``) and ends in the newest token's bytes."""
         import numpy as np
         import tensorflow as tf
 
@@ -250,4 +276,4 @@ class _StopMatcher:
         found = tf.reduce_all(tf.equal(windows, tf.constant(list(stop), tf.int32)), axis=2)
         ends = tf.range(len(stop), self.width + 1)  # where each window ends
         in_new = ends[tf.newaxis, :] > self.width - new[:, tf.newaxis]
-        return tf.reduce_any(found & in_new, axis=1)
+        return found & in_new
