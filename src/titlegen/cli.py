@@ -724,7 +724,12 @@ Examples:
     help="Nucleus sampling: the likeliest tokens up to this probability; 0 = off. "
     "When set, it is used instead of --top-k.",
 )
-@click.option("--prefix", default="", help="Text every title starts with.")
+@click.option(
+    "--prefix",
+    default="",
+    help="Text every title starts with (without --subreddit, on a run trained with "
+    "subreddits, each title's subreddit is drawn as often as the run saw it).",
+)
 @click.option(
     "--truncate",
     help="End each title at this literal text (titles of a titlegen run "
@@ -770,8 +775,9 @@ def generate(
     Prints one clean title a line: no markers, whitespace collapsed. A run trained by titlegen
     needs no flags: it knows its titles start and end with markers, and, if it was trained with
     subreddits, --subreddit asks for one (--prefix then starts the title). --novel and
-    --unique drop copies and keep sampling until there are --nsamples titles. Plain
-    gpt-2-simple runs and base models work too.
+    --unique drop copies and keep sampling until there are --nsamples titles, as generate
+    always does with rows where the model began another document (counted on standard error).
+    Plain gpt-2-simple runs and base models work too.
     """
     settings = sampling.SampleOptions(**options)
     settings.check()
