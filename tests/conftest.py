@@ -143,9 +143,7 @@ def tiny_model(titles_csv, tmp_path_factory) -> Path:
     models = tmp_path_factory.mktemp("models")
     result = _run("new-model", "tiny", "--from", str(titles_csv), "--model-dir", str(models), *TINY)
     assert result.exit_code == 0, result.output
-    assert "Created" in result.output and "1 layer, 32 wide, 2 heads, 400 tokens" in (
-        result.output
-    )
+    assert "Created" in result.output and "1 layer, 32 wide, 2 heads, 400 tokens" in (result.output)
     return models / "tiny"
 
 

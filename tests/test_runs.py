@@ -364,4 +364,3 @@ def test_encode_frames_titles_as_train_does(titles_csv, tiny_model, tmp_path):
         text = vocabulary.decode(npz[npz.files[0]].tolist())
     first = text.split("<|endoftext|>")[0]
     assert first.startswith("<|startoftext|>AskReddit ")  # the subreddit, as train frames it
-

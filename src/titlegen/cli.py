@@ -22,6 +22,7 @@ from titlegen import (
     new_model,
     novelty,
     paths,
+    runs,
     sampling,
     training,
     units,
@@ -38,6 +39,8 @@ model_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=paths.MODEL_DIR,
     show_default=True,
+    envvar=runs.MODEL_DIR_ENV,
+    show_envvar=True,
     help="Folder that holds one subfolder per base model.",
 )
 checkpoint_dir_option = click.option(
@@ -45,6 +48,8 @@ checkpoint_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=paths.CHECKPOINT_DIR,
     show_default=True,
+    envvar=runs.CHECKPOINT_DIR_ENV,
+    show_envvar=True,
     help="Folder that holds one subfolder per training run.",
 )
 
@@ -389,8 +394,9 @@ def new_model_command(
         overwrite=overwrite,
     )
     click.echo(
-        f"Created {model_dir / name}: {hparams['n_layer']} layers, {hparams['n_embd']} wide, "
-        f"{hparams['n_head']} heads, {hparams['n_vocab']:,} tokens."
+        f"Created {model_dir / name}: {units.plural(hparams['n_layer'], 'layer')}, "
+        f"{hparams['n_embd']} wide, {units.plural(hparams['n_head'], 'head')}, "
+        f"{units.plural(hparams['n_vocab'], 'token')}."
     )
 
 
@@ -424,16 +430,26 @@ Examples:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @vocabulary_options
-def encode(source: Path, out: Path, **vocabulary: Any) -> None:
+@click.option(
+    "--condition/--no-condition",
+    default=True,
+    show_default=True,
+    help="Put each title's subreddit before it, as train does (needs the CSV's subreddit column).",
+)
+def encode(source: Path, out: Path, condition: bool, **vocabulary: Any) -> None:
     """Encode a dataset into GPT-2 tokens (.npz).
 
     SOURCE is a CSV with a title column, or a text file. Like gpt-2-simple's encode_dataset,
-    but a CSV's title column is read by name and each title
-    is framed by <|startoftext|> and <|endoftext|>. The .npz can be trained on directly.
+    but a CSV's title column is read by name and each title is framed as titlegen train frames
+    it: <|startoftext|>SUBREDDIT TITLE<|endoftext|> (--no-condition: no subreddit). The .npz
+    can be trained on directly; OUT.json beside it records the framing for train.
     """
     folder = encoding.vocabulary_folder(**vocabulary)
-    result = encoding.encode_file(source, out, folder)
-    click.echo(f"Wrote {result.tokens:,} tokens to {out} (vocabulary of {folder}).")
+    result = encoding.encode_file(source, out, folder, condition=condition)
+    framed = ", titles after their subreddit" if result.condition else ""
+    click.echo(
+        f"Wrote {units.plural(result.tokens, 'token')} to {out} (vocabulary of {folder}{framed})."
+    )
 
 
 @cli.command(
@@ -465,7 +481,7 @@ def decode(source: Path, out: Path | None, **vocabulary: Any) -> None:
 Examples:
   titlegen train data/reddit_titles.csv --model 124M --steps 1000
   titlegen train data/reddit_titles.csv --model 355M --learning-rate 1e-5 --run-name medium
-  titlegen train data/reddit_titles.csv --steps 500          # resumes run1 where it stopped
+  titlegen train data/reddit_titles.csv --steps 500          # run1 goes on, same settings
   titlegen train data/titles.npz --restore-from fresh --overwrite
   titlegen train data/reddit_titles.csv --model 355M --precision fp16 --xla   # on a GPU
   titlegen train data/reddit_titles.csv --keep-best --early-stop 5 --lr-schedule cosine
@@ -474,14 +490,15 @@ Examples:
 @click.argument("source", metavar="DATASET", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--model",
-    default=training.MODEL,
+    default=training.config.MODEL,
     show_default=True,
-    help="Base model to start from (see titlegen download and new-model).",
+    help="Base model a new run starts from (see titlegen download and new-model); a run "
+    "that goes on keeps its own.",
 )
 @model_dir_option
 @click.option(
     "--run-name",
-    default=training.RUN_NAME,
+    default=runs.RUN_NAME,
     show_default=True,
     help="Subfolder of --checkpoint-dir that holds this run.",
 )
@@ -489,7 +506,7 @@ Examples:
 @click.option(
     "--steps",
     type=click.IntRange(min=1),
-    default=1000,
+    default=training.STEPS,
     show_default=True,
     help="Optimizer steps to train in this command.",
 )
@@ -504,25 +521,31 @@ Examples:
 @click.option(
     "--learning-rate",
     type=click.FloatRange(min=0, min_open=True),
-    default=training.LEARNING_RATE,
+    default=training.config.LEARNING_RATE,
     show_default=True,
     help="Adam's step size; 1e-5 suits less than 1 MB of text.",
 )
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=training.BATCH_SIZE,
+    default=training.config.BATCH_SIZE,
     show_default=True,
     help="1024-token windows per batch.",
 )
 @click.option(
     "--accumulate-gradients",
     type=click.IntRange(min=1),
-    default=training.ACCUMULATE_GRADIENTS,
+    default=training.config.ACCUMULATE_GRADIENTS,
     show_default=True,
     help="Batches averaged into each optimizer step.",
 )
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option(
+    "--optimizer",
+    type=click.Choice(training.config.OPTIMIZERS),
+    default="adam",
+    show_default=True,
+    help="How the weights follow the gradients.",
+)
 @click.option(
     "--only-train-transformer-layers",
     is_flag=True,
@@ -532,21 +555,21 @@ Examples:
 @click.option(
     "--print-every",
     type=click.IntRange(min=1),
-    default=training.PRINT_EVERY,
+    default=training.config.PRINT_EVERY,
     show_default=True,
     help="Steps between progress lines.",
 )
 @click.option(
     "--save-every",
     type=click.IntRange(min=1),
-    default=training.SAVE_EVERY,
+    default=training.config.SAVE_EVERY,
     show_default=True,
     help="Steps between checkpoints (one is kept).",
 )
 @click.option(
     "--sample-every",
     type=click.IntRange(min=0),
-    default=training.SAMPLE_EVERY,
+    default=training.config.SAMPLE_EVERY,
     show_default=True,
     help="Steps between samples printed during training; 0 = none.",
 )
@@ -555,7 +578,12 @@ Examples:
     is_flag=True,
     help="With --restore-from latest: replace the run's checkpoint instead of keeping copies.",
 )
-@click.option("--seed", type=int, help="Seed for the validation split and the windows sampled.")
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed for the validation split and the order of the titles.  [default: random, "
+    "recorded in the run]",
+)
 @click.option(
     "--precision",
     type=click.Choice(training.PRECISIONS),
@@ -618,7 +646,8 @@ Examples:
     show_default=True,
     help="After warmup: constant (as gpt-2-simple), or cosine decay to a tenth by the last step.",
 )
-def train(source: Path, **options: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, source: Path, **options: Any) -> None:
     """Finetune GPT-2 on a title dataset.
 
     DATASET is the CSV that titlegen fetch writes (its title column, each title one
@@ -626,10 +655,20 @@ def train(source: Path, **options: Any) -> None:
     encode. A CSV's subreddit column is put before each title (--no-condition: titles only).
     --val-fraction of the titles are held out; every --eval-every steps their loss is shown
     next to the training loss. Both go to RUN/metrics.csv, TensorBoard events and RUN/loss.png.
-    The run is saved to checkpoint/RUN_NAME in gpt-2-simple's layout. Ctrl-C saves a
-    checkpoint; run the same command again to go on.
+
+    The run is saved to checkpoint/RUN_NAME in gpt-2-simple's layout, with the settings it was
+    trained with. Training an existing run goes on from its checkpoint with its own model and
+    settings (options given again win, and are said). Ctrl-C saves and prints the command
+    that goes on.
     """
-    settings = training.TrainOptions(**options)
+    session = ("run_name", "checkpoint_dir", "steps", "restore_from", "overwrite")
+    given = {
+        name: value
+        for name, value in options.items()
+        if name in session
+        or ctx.get_parameter_source(name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
 
     def progress(p: training.Progress) -> None:
         left = time.strftime("%H:%M:%S", time.gmtime(p.seconds_left))
@@ -641,33 +680,53 @@ def train(source: Path, **options: Any) -> None:
         )
 
     result = training.train(
-        source, settings, on_progress=progress, on_message=lambda m: click.echo(m, err=True)
+        source, given, on_progress=progress, on_message=lambda m: click.echo(m, err=True)
     )
-    again = f"titlegen train {source} --run-name {settings.run_name}"
-    if result.interrupted:
-        click.echo(
-            f"Interrupted: saved {result.run_folder} at step {result.last_step}. "
-            f"Go on with: {again}"
-        )
-    else:
+    if not result.interrupted:
         click.echo(
             f"Trained {result.run_folder} to step {result.reached} "
             f"in {result.precision.describe()}."
         )
-    if result.best is not None:
-        best = f"{result.best.val_loss:.3f} at step {result.best.step}"
-        if settings.keep_best:
-            click.echo(f"Kept the checkpoint with the lowest validation loss: {best}.")
-        else:
-            click.echo(f"Lowest validation loss: {best}.")
+    _echo_validation(result)
     if result.plot is not None:
         click.echo(f"Loss curves: {result.plot} (and metrics.csv, TensorBoard events).")
+    if result.interrupted:
+        click.echo(
+            f"Interrupted: saved {result.run_folder} at step {result.last_step}. Go on with:"
+        )
+        click.echo(_resume_command(source, result))  # the last line, on its own
+        ctx.exit(128 + result.interrupted)
+
+
+def _resume_command(source: Path, result: training.Result) -> str:
+    """A command that, run from the same folder, goes on with the run: its settings are
+    recorded in the run, so only where it is and the steps left are needed."""
+    import shlex
+
+    done = result.last_step - result.start
+    words = ["titlegen", "train", str(source), "--run-name", result.run.name]
+    if result.run.folder.parent != paths.CHECKPOINT_DIR:
+        words += ["--checkpoint-dir", str(result.run.folder.parent)]
+    words += ["--steps", str(max(result.options.steps - done, 1))]
+    return shlex.join(words)
+
+
+def _echo_validation(result: training.Result) -> None:
+    if result.options.keep_best and result.best is not None:
+        click.echo(
+            f"Kept the checkpoint with the lowest validation loss: {result.best.val_loss:.3f} "
+            f"at step {result.best.step}."
+        )
+    elif result.lowest is not None:
+        click.echo(
+            f"Lowest validation loss: {result.lowest.val_loss:.3f} at step {result.lowest.step}."
+        )
 
 
 @cli.command(
     epilog="""\b
 Examples:
-  titlegen generate                                  # 10 titles from checkpoint/run1
+  titlegen generate                                  # 10 titles from the latest run
   titlegen generate --nsamples 100 --temperature 0.9 --top-p 0.9 -o titles.jsonl
   titlegen generate --prefix "TIL" --seed 42
   titlegen generate --model 124M --prefix "Breaking:" --truncate "."
@@ -676,7 +735,7 @@ Examples:
 """,
 )
 @click.option(
-    "--run-name", default=training.RUN_NAME, show_default=True, help="Training run to sample from."
+    "--run-name", help="Training run to sample from.  [default: the most recently trained]"
 )
 @checkpoint_dir_option
 @click.option("--model", help="Sample this base model instead of a run.")
@@ -760,7 +819,7 @@ Examples:
     "used, marked synthetic) instead of standard output; - is standard output.",
 )
 def generate(
-    run_name: str,
+    run_name: str | None,
     checkpoint_dir: Path,
     model: str | None,
     model_dir: Path,
@@ -787,9 +846,10 @@ def generate(
         out = None  # titles, one a line, as without -o
     if out is not None:
         sampling.check_output(out)  # before the minutes of sampling, not after
-    folder = sampling.find_folder(
-        run_name=run_name, checkpoint_dir=checkpoint_dir, model=model, model_dir=model_dir
-    )
+    if model is not None:
+        folder = sampling.find_folder(model=model, model_dir=model_dir)
+    else:
+        folder = _find_run(run_name, checkpoint_dir).folder
     names = sampling.resolve_subreddits(folder, list(subreddits))
     keep = novelty.Filter(novelty.known_titles(folder) if novel else None, unique=unique)
     generator = sampling.Generator(folder)
@@ -812,16 +872,22 @@ def generate(
 def run_options(command: Any) -> Any:
     """--run-name and --checkpoint-dir: which training run."""
     options = [
-        click.option(
-            "--run-name", default=training.RUN_NAME, show_default=True, help="The training run."
-        ),
+        click.option("--run-name", help="The training run.  [default: the most recently trained]"),
         checkpoint_dir_option,
     ]
     return _stacked(command, options)
 
 
-def _run_folder(run_name: str, checkpoint_dir: Path) -> Path:
-    return sampling.find_folder(run_name=run_name, checkpoint_dir=checkpoint_dir)
+def _find_run(run_name: str | None, checkpoint_dir: Path) -> runs.Run:
+    """The named run, or the most recently trained one (said on stderr)."""
+    run, latest = runs.find(run_name, checkpoint_dir)
+    if latest:
+        click.echo(
+            f"Using run {run.name} (the most recently trained in {checkpoint_dir}; "
+            "--run-name picks another).",
+            err=True,
+        )
+    return run
 
 
 @cli.command(
@@ -832,12 +898,12 @@ Examples:
 """
 )
 @run_options
-def subreddits(run_name: str, checkpoint_dir: Path) -> None:
+def subreddits(run_name: str | None, checkpoint_dir: Path) -> None:
     """List the subreddits a run was trained on, with their titles.
 
     These are the names generate --subreddit accepts.
     """
-    counts = sampling.subreddits(_run_folder(run_name, checkpoint_dir))
+    counts = sampling.subreddits(_find_run(run_name, checkpoint_dir).folder)
     width = max(len(name) for name in counts)
     for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold())):
         click.echo(f"{name:<{width}}  {count:>7,}")
@@ -846,7 +912,7 @@ def subreddits(run_name: str, checkpoint_dir: Path) -> None:
 @cli.command(
     epilog="""\b
 Examples:
-  titlegen evaluate                          # run1 on the titles it held out
+  titlegen evaluate                          # the latest run on the titles it held out
   titlegen evaluate data/new_month.csv --run-name medium
 """
 )
@@ -854,29 +920,30 @@ Examples:
     "source", metavar="[DATASET]", required=False, type=click.Path(dir_okay=False, path_type=Path)
 )
 @run_options
-def evaluate(source: Path | None, run_name: str, checkpoint_dir: Path) -> None:
+def evaluate(source: Path | None, run_name: str | None, checkpoint_dir: Path) -> None:
     """Loss and perplexity of a run on a dataset.
 
-    Without DATASET, on the titles the run held out for validation (all of them, where train
-    scores up to 32 windows). Titles are framed as the run was trained (with the subreddit, if
-    it was conditioned) and scored in 1024-token windows. Lower is better; a perplexity of N
-    means the model is as unsure as a fair choice among N tokens.
+    Without DATASET, on the titles the run held out for validation, scored as train scores
+    them (the same windows: the figure train reported for the checkpoint). Titles are framed
+    as the run was trained (with the subreddit, if it was conditioned) and scored in
+    1024-token windows. Lower is better; a perplexity of N means the model is as unsure as a
+    fair choice among N tokens.
     """
     import math
 
-    folder = _run_folder(run_name, checkpoint_dir)
-    loss, tokens = training.evaluate(source, folder)
+    run = _find_run(run_name, checkpoint_dir)
+    score = training.evaluate(run, source)
     what = source or "its held-out titles"
     click.echo(
-        f"{folder.name} on {what}: loss {loss:.3f}, perplexity {math.exp(loss):,.1f} "
-        f"({tokens:,} tokens)."
+        f"{run.name} (step {score.step}) on {what}: loss {score.loss:.3f}, perplexity "
+        f"{math.exp(score.loss):,.1f} ({units.plural(score.tokens, 'token')})."
     )
 
 
 @cli.command(
     epilog="""\b
 Examples:
-  titlegen plot                          # checkpoint/run1/loss.png
+  titlegen plot                          # the latest run's loss.png
   titlegen plot --run-name medium -o medium-loss.png
 """
 )
@@ -887,13 +954,43 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="PNG file to write.  [default: RUN/loss.png]",
 )
-def plot(run_name: str, checkpoint_dir: Path, out: Path | None) -> None:
+def plot(run_name: str | None, checkpoint_dir: Path, out: Path | None) -> None:
     """Draw a run's training and validation loss against step (PNG).
 
     Reads RUN/metrics.csv, which train writes (and draws too, at the end of every run).
     """
-    from titlegen import plot as plotting
+    from titlegen.training import plot as plotting
 
-    folder = checkpoint_dir / paths.folder_name(run_name, "--run-name")
-    written = plotting.write(folder, out)
+    run = _find_run(run_name, checkpoint_dir)
+    written = plotting.write(run, out, on_warning=lambda m: click.echo(m, err=True))
     click.echo(f"Wrote {written}.")
+
+
+@cli.command(
+    "runs",
+    epilog="""\b
+Examples:
+  titlegen runs
+  titlegen runs --json | jq '.[0].name'
+  titlegen runs --checkpoint-dir data/experiments
+""",
+)
+@checkpoint_dir_option
+@click.option("--json", "as_json", is_flag=True, help="A JSON list instead of a table.")
+def runs_command(checkpoint_dir: Path, as_json: bool) -> None:
+    """List the training runs, the most recently trained first.
+
+    For each: its base model, the step of its checkpoint, when it was last trained, the
+    validation loss of its checkpoint and the lowest one measured (with its step), and its
+    subreddits (conditioned runs).
+    """
+    import json
+
+    found = [runs.summary(run) for run in runs.all_runs(checkpoint_dir)]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo(f"No trained runs in {checkpoint_dir}/: train one with titlegen train DATASET.")
+        return
+    click.echo(runs.table(found))

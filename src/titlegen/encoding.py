@@ -42,6 +42,7 @@ _SAFE_CUT = re.compile(r"\n(?=\S)")  # GPT-2's pre-tokenizer always ends a token
 class Encoded:
     tokens: int
     chunks: int
+    condition: bool = False  # titles after their subreddit
 
 
 @functools.cache
@@ -175,11 +176,18 @@ def vocabulary_folder(
     return folder
 
 
-def dataset_text(source: Path) -> str:
-    """The text gpt-2-simple would train on: a CSV's titles, each between the start and end
-    markers, or a text file as it is."""
+def dataset_text(source: Path, *, condition: bool = True) -> tuple[str, dict]:
+    """The text ``titlegen train`` trains on (:func:`titlegen.dataset.frame`: a CSV's titles
+    between the markers, after their subreddit with ``condition`` when the CSV names one for
+    every title; a text file as it is), and the format that describes it."""
     if source.suffix.lower() == ".csv":
-        return "".join(dataset.documents(dataset.read_rows(source)))
+        rows = dataset.read_rows(source)
+        condition = condition and dataset.conditionable(rows)
+        if condition:
+            dataset.check_subreddit_names(rows, source)
+        text = "".join(dataset.frame(rows, kind="titles", condition=condition))
+        counts = dataset.subreddit_counts(rows)
+        return text, {"source": "titles", "condition": condition, "subreddits": counts}
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError as error:
@@ -188,20 +196,33 @@ def dataset_text(source: Path) -> str:
         raise TitlegenError(f"Cannot read {source}: {error}.") from error
     if not text.strip():
         raise TitlegenError(f"{source} is empty.")
-    return text
+    return text, {"source": "text", "condition": False, "subreddits": {}}
 
 
-def encode_file(source: Path, out: Path, folder: Path) -> Encoded:
+def format_file(npz: Path) -> Path:
+    """Where ``encode`` says how an .npz's documents are framed (``titles.npz.json``), so that
+    ``train`` on the .npz records the run's format, conditioning included. gpt-2-simple reads
+    every array of an .npz as tokens, so this cannot live inside it."""
+    return npz.with_name(npz.name + ".json")
+
+
+def encode_file(source: Path, out: Path, folder: Path, *, condition: bool = True) -> Encoded:
     """Encode ``source`` with the vocabulary in ``folder`` into ``out`` (an .npz that
-    gpt-2-simple's finetune also reads). One chunk per file, as gpt-2-simple makes for a CSV."""
+    gpt-2-simple's finetune also reads), framed as ``train`` frames it. One chunk per file, as
+    gpt-2-simple makes for a CSV."""
+    import json
+
     import numpy as np
 
     if out.suffix != ".npz":
         raise TitlegenError(f"The output must be an .npz file, not {out.name}.")
-    tokens = Vocabulary(folder).encode(dataset_text(source))
+    text, form = dataset_text(source, condition=condition)
+    tokens = Vocabulary(folder).encode(text)
     with atomic_write(out, "wb") as f:
         np.savez_compressed(f, tokens)
-    return Encoded(tokens=int(tokens.size), chunks=1)
+    with atomic_write(format_file(out), "w", encoding="utf-8") as f:
+        f.write(json.dumps({"vocabulary": str(folder), **form}, indent=2) + "\n")
+    return Encoded(tokens=int(tokens.size), chunks=1, condition=form["condition"])
 
 
 def decode_file(source: Path, folder: Path) -> str:

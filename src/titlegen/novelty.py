@@ -7,7 +7,6 @@ validation split: a held-out title is a real title too) and against the output s
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from titlegen import dataset
@@ -16,19 +15,14 @@ from titlegen.errors import TitlegenError
 
 def known_titles(run_folder: Path) -> set[str]:
     """The normalised titles of the dataset a run was trained on."""
-    from titlegen.training import TITLES
+    from titlegen.runs import Run, RunError
 
-    path = run_folder / TITLES
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            return {dataset.normalize(row["title"]) for row in csv.DictReader(f)}
-    except FileNotFoundError as error:
+        return {dataset.normalize(row.title) for row, _ in Run(run_folder).titles()}
+    except RunError as error:
         raise TitlegenError(
-            f"--novel compares with the titles a run was trained on, and {run_folder} has no "
-            f"{TITLES}: train the run with titlegen train on a title dataset."
+            f"--novel compares with the titles a run was trained on, and {error}"
         ) from error
-    except (OSError, KeyError, csv.Error) as error:
-        raise TitlegenError(f"Cannot read {path}: {error}.") from error
 
 
 class Filter:

@@ -266,7 +266,8 @@ class Run:
                 ]
         except FileNotFoundError as error:
             raise RunError(
-                f"{self.name} has no {TITLES}: it was not trained by titlegen on a title dataset."
+                f"{self.name} has no {TITLES}: train the run with titlegen train on a title "
+                "dataset (a run of plain gpt-2-simple has none)."
             ) from error
         except (OSError, UnicodeDecodeError, KeyError, csv.Error) as error:
             raise RunError(

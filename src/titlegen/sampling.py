@@ -19,14 +19,15 @@ import json
 import math
 import random
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from titlegen import __version__, dataset, download, encoding, paths, runtime, sampling_graph
+from titlegen import __version__, dataset, download, encoding, paths, runs, runtime, sampling_graph
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 from titlegen.novelty import Filter
+from titlegen.runs import Format as RunFormat
 
 NSAMPLES = 10
 BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's default is 1
@@ -107,28 +108,6 @@ def find_folder(
 
 
 @dataclass(frozen=True)
-class RunFormat:
-    """How a run's documents look, from its titlegen.json."""
-
-    titles: bool = False  # titles between the markers (else a plain run or a base model)
-    condition: bool = False  # each title after its subreddit: <|startoftext|>NAME TITLE
-    subreddits: dict[str, int] = field(default_factory=dict)  # titles per subreddit
-
-    @classmethod
-    def of(cls, folder: Path) -> RunFormat:
-        try:
-            record = json.loads((folder / "titlegen.json").read_text())
-            form = record["format"]
-            return cls(
-                titles=form["source"] == "titles",
-                condition=form.get("subreddit_then") == dataset.SUBREDDIT_END,
-                subreddits=dict(record.get("subreddits", {})),
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return cls()  # a plain gpt-2-simple run or a base model
-
-
-@dataclass(frozen=True)
 class Sample:
     title: str
     subreddit: str | None = None  # asked for, or (unasked) the one the model wrote
@@ -195,10 +174,8 @@ class Generator:
         self.vocabulary = encoding.Vocabulary(folder)
         self.end_token = self.vocabulary.token_id(dataset.END)
         self.hparams = model.default_hparams()
-        self.hparams.override_from_dict(json.loads((folder / "hparams.json").read_text()))
-        self.checkpoint = tf.train.latest_checkpoint(str(folder))
-        if self.checkpoint is None:
-            raise TitlegenError(f"{folder} holds no checkpoint.")
+        self.hparams.override_from_dict(runs.read_hparams(folder))
+        self.checkpoint = runs.Run(folder).checkpoint()  # the latest complete one
         self.graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=self.graph)
         self.samplers: dict[tuple, Any] = {}
@@ -314,7 +291,7 @@ class Generator:
                     cut_after=cut_after,
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
-                    tf.compat.v1.train.Saver().restore(self.session, self.checkpoint)
+                    runs.restore(tf.compat.v1.train.Saver(), self.session, self.checkpoint)
             self.samplers[key] = (context, tokens)
         context, tokens = self.samplers[key]
 

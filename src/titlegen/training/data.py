@@ -94,7 +94,7 @@ def prepare(
             condition,
             kind,
             framing=kind,
-            subreddits=dataset.subreddit_counts(rows) if condition else {},
+            subreddits=dataset.subreddit_counts(rows),
         )
     if data.train_tokens <= window:
         raise TitlegenError(
