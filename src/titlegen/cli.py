@@ -362,7 +362,7 @@ Examples:
 )
 @click.option(
     "--vocab-size",
-    type=click.IntRange(min=257),
+    type=click.IntRange(min=258),
     default=new_model.VOCAB_SIZE,
     show_default=True,
     help="BPE vocabulary size; a small dataset may give fewer.",
