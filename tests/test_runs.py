@@ -364,3 +364,23 @@ def test_encode_frames_titles_as_train_does(titles_csv, tiny_model, tmp_path):
         text = vocabulary.decode(npz[npz.files[0]].tolist())
     first = text.split("<|endoftext|>")[0]
     assert first.startswith("<|startoftext|>AskReddit ")  # the subreddit, as train frames it
+
+
+def test_generate_reads_a_run_while_it_is_trained(tiny_model, titles_csv, tmp_path):
+    # Saving every step, the run's checkpoint is replaced (and the older one removed) while
+    # generate loads it: generate must always find a complete one.
+    process = _child(tmp_path, "train", str(titles_csv), "--model", "tiny", "--model-dir",
+                     str(tiny_model.parent), "--checkpoint-dir", "ck", "--steps", "100000",
+                     "--accumulate-gradients", "1", "--print-every", "1", "--save-every",
+                     "1")  # fmt: skip
+    try:
+        _wait_for_steps(process, 3)
+        for seed in range(4):
+            made = run("generate", *at(tmp_path / "ck" / "run1"), "--nsamples", "2",
+                       "--seed", str(seed))  # fmt: skip
+            assert made.exit_code == 0, made.output
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130

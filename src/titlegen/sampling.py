@@ -34,6 +34,7 @@ BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's d
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
+RESTORE_TRIES = 5  # a run being trained may replace its checkpoint while it is loaded
 RETRIES = 10  # batches allowed per batch needed, when titles come out empty or are dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
@@ -291,7 +292,7 @@ class Generator:
                     cut_after=cut_after,
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
-                    runs.restore(tf.compat.v1.train.Saver(), self.session, self.checkpoint)
+                    self._restore(tf.compat.v1.train.Saver())
             self.samplers[key] = (context, tokens)
         context, tokens = self.samplers[key]
 
@@ -302,6 +303,20 @@ class Generator:
                 return self.session.run(tokens, {context: [prompt] * options.batch_size})
 
         return run
+
+    def _restore(self, saver: Any) -> None:
+        """Load the checkpoint; if a ``train`` of the run saved a newer one meanwhile (and
+        removed this one), load that."""
+        for _ in range(RESTORE_TRIES - 1):
+            try:
+                runs.restore(saver, self.session, self.checkpoint)
+                return
+            except runs.RunError:
+                newer = runs.Run(self.folder).checkpoint()
+                if newer == self.checkpoint:
+                    raise
+                self.checkpoint = newer
+        runs.restore(saver, self.session, self.checkpoint)
 
     def _stops(self, options: SampleOptions) -> list[str]:
         """Where a row ends, wherever they occur: the end marker (unless a plain run is cut
