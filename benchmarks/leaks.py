@@ -53,7 +53,8 @@ def old_vocabulary(folder: Path, dataset_csv: Path, vocab_size: int) -> None:
     """A model whose vocabulary is new-model's until now: learned with the markers' text."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    from titlegen import dataset, new_model
+    from titlegen import dataset
+    from titlegen.models import new_model
 
     rows = dataset.read_rows(dataset_csv)
     tokenizer = Tokenizer(models.BPE())
@@ -99,7 +100,7 @@ def first_batches(run: Path, names: list[str]) -> collections.Counter:
                 kept, restarted = generator._row_text(text, options, name)
                 if restarted:
                     reasons["a start marker"] += 1
-                elif sampling._MARKER_TRACES.search(kept):
+                elif sampling.generate._MARKER_TRACES.search(kept):
                     reasons["marker pieces"] += 1
                 elif generator._named(kept):
                     reasons["another subreddit's name first"] += 1

@@ -210,7 +210,8 @@ def setup() -> None:
 def make_124m_shaped(folder: Path) -> None:
     """GPT-2 124M's shape (12 layers, 768 wide, 50,257 tokens) with random weights; the
     vocabulary is learned from the titles and padded with unreachable tokens to 50,257."""
-    from titlegen import dataset, new_model
+    from titlegen import dataset
+    from titlegen.models import new_model
 
     texts = dataset.documents(dataset.read_rows(WORK / "titles.csv"))
     encoder, merges = new_model.train_vocabulary(texts, 2048)

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from model_server import ModelServer
 
-from titlegen import download
 from titlegen.cli import cli
+from titlegen.models import download
 
 
 def model_files(seed: int = 0) -> dict[str, bytes]:

@@ -10,9 +10,9 @@ import lzma
 from click.testing import CliRunner
 from conftest import dump_lines, write_gz, write_zst
 
-from titlegen import dumps
 from titlegen.cli import cli
-from titlegen.selection import Selection
+from titlegen.fetching import dumps
+from titlegen.fetching.selection import Selection
 
 
 def posts(n: int, subreddit: str = "aww") -> list[dict]:

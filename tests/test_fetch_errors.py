@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import dump_lines, write_gz
 
-from titlegen import bigquery
 from titlegen.cli import cli
+from titlegen.fetching import bigquery
 
 POSTS = [{"subreddit": "aww", "title": "a good dog", "score": 9, "author": "x"}]
 

@@ -10,7 +10,7 @@ from conftest import dump_lines, write_gz, write_zst
 
 from titlegen import fetching
 from titlegen.errors import TitlegenError
-from titlegen.selection import MONTH, Selection, table_for
+from titlegen.fetching.selection import MONTH, Selection, table_for
 
 
 def posts(n: int, subreddit: str = "aww") -> list[dict]:

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import train_cli
 
-from titlegen import sampling
 from titlegen.cli import cli
 from titlegen.dataset import normalize
-from titlegen.novelty import Filter
+from titlegen.sampling import generate
+from titlegen.sampling.novelty import Filter
 
 WHISPERS = ["--subreddit", "whispers", "--nsamples", "40", "--seed", "1"]
 
@@ -88,7 +88,7 @@ def test_filter_counts_what_it_drops():
 def test_a_model_that_only_copies_gets_a_clear_message():
     keep = Filter({"a"})
     keep.copies = 95
-    message = sampling._shortfall(5, 10, 20, keep)
+    message = generate._shortfall(5, 10, 20, keep)
     assert message.startswith("Only 5 of 10 titles were new after 20 batches (95 copies of ")
     assert "the model mostly copies; raise --temperature" in message
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from titlegen import dataset, sampling, sampling_graph
+from titlegen import dataset, sampling
+from titlegen.sampling import graph as sampling_graph
 
 
 @pytest.fixture(scope="module")

@@ -13,23 +13,13 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from titlegen import (
-    __version__,
-    bigquery,
-    download,
-    encoding,
-    fetching,
-    new_model,
-    novelty,
-    paths,
-    runs,
-    sampling,
-    training,
-    units,
-)
-from titlegen import selection as sel
+from titlegen import __version__, encoding, fetching, paths, runs, sampling, training, units
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
+from titlegen.fetching import bigquery
+from titlegen.fetching import selection as sel
+from titlegen.models import download, new_model
+from titlegen.sampling import novelty
 
 FETCH_OUT = Path("data/reddit_titles.csv")  # where fetch writes, and train reads, by default
 

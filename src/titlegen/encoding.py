@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titlegen import dataset, download, paths
+from titlegen import dataset, paths
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
+from titlegen.models import download
 
 if TYPE_CHECKING:
     import numpy as np

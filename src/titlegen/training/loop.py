@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from titlegen import __version__, dataset, download, encoding, runs
+from titlegen import __version__, dataset, encoding, runs
 from titlegen.errors import TitlegenError
+from titlegen.models import download
 from titlegen.runs import Best, Run
 from titlegen.training import metrics
 from titlegen.training.config import (

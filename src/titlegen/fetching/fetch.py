@@ -1,6 +1,7 @@
 """``titlegen fetch``: Reddit titles, from BigQuery or a local dump, into the CSV dataset.
 
-Each path selects rows with its own SQL (:mod:`titlegen.bigquery`, :mod:`titlegen.dumps`); both
+Each path selects rows with its own SQL (:mod:`~titlegen.fetching.bigquery`,
+:mod:`~titlegen.fetching.dumps`); both
 then go through :func:`titlegen.dataset.tidy` and are written atomically, so a failed fetch
 leaves any existing file as it was. The functions report through callbacks and return what they
 did; they never print.
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titlegen import bigquery, dataset, dumps
-from titlegen import selection as sel
+from titlegen import dataset
 from titlegen.errors import TitlegenError
+from titlegen.fetching import bigquery, dumps
+from titlegen.fetching import selection as sel
 from titlegen.units import format_size, plural
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What ``titlegen fetch`` selects: the seed project's query, its defaults and its parameters.
 
-Shared by the BigQuery path (:mod:`titlegen.bigquery`) and the local dump path
-(:mod:`titlegen.dumps`), so both select exactly the same rows.
+Shared by the BigQuery path (:mod:`titlegen.fetching.bigquery`) and the local dump path
+(:mod:`titlegen.fetching.dumps`), so both select exactly the same rows.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _TABLE = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-
 _MONTH = re.compile(r"\d{4}_(0[1-9]|1[0-2])")
 _PARAMETER = re.compile(r"(?<![@\w])@(\w+)")
 
-_QUERIES = Path(__file__).resolve().parents[2] / "queries"  # a source checkout's queries/
+_QUERIES = Path(__file__).resolve().parents[3] / "queries"  # a source checkout's queries/
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from titlegen import __version__, dataset, download, encoding, paths, runs, runtime, sampling_graph
+from titlegen import __version__, dataset, encoding, paths, runs, runtime
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
-from titlegen.novelty import Filter
+from titlegen.models import download
 from titlegen.runs import Format as RunFormat
+from titlegen.sampling import graph as sampling_graph
+from titlegen.sampling.novelty import Filter
 
 NSAMPLES = 10
 BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's default is 1
