@@ -384,3 +384,39 @@ def test_generate_reads_a_run_while_it_is_trained(tiny_model, titles_csv, tmp_pa
     finally:
         process.kill()
     assert process.returncode == 130
+
+
+def test_conditioning_cannot_be_switched_on_a_resumed_run(trained, titles_csv, tmp_path):
+    folder = copy_run(trained, tmp_path)
+    result = run("train", str(titles_csv), *at(folder), "--steps", "1", "--no-condition")
+    assert result.exit_code == 1
+    assert (
+        "run1 was trained with subreddits before its titles: going on with --no-condition "
+        "would change what its documents look like" in result.output
+    )
+    assert json.loads((folder / "titlegen.json").read_text())["format"]["subreddit_then"] == " "
+
+
+def test_a_copied_run_keeps_its_date_and_a_damaged_record_is_listed(trained, tmp_path):
+    import time
+
+    folder = copy_run(trained, tmp_path)
+    time.sleep(1.1)  # a copy made later gets newer file times
+    later = tmp_path / "ck" / "copy"
+    shutil.copytree(folder, later)
+    (later / "titlegen.json").write_text("{")
+    listed = run("runs", "--checkpoint-dir", str(tmp_path / "ck"))
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert "damaged titlegen.json" in rows["copy"]
+    # A run copied later (newer file times) trained a day earlier is not the latest run.
+    record = json.loads((folder / "titlegen.json").read_text())
+    record["checkpoint"]["saved"] = "2020-01-01T00:00:00+00:00"
+    older = tmp_path / "ck2" / "older"
+    shutil.copytree(folder, tmp_path / "ck2" / "newer")
+    time.sleep(1.1)
+    shutil.copytree(folder, older)
+    (older / "titlegen.json").write_text(json.dumps(record))
+    chosen = run("subreddits", "--checkpoint-dir", str(tmp_path / "ck2"))
+    assert chosen.exit_code == 0, chosen.output
+    assert "Using run newer" in chosen.stderr

@@ -31,7 +31,7 @@ def test_resume_from_latest_goes_on_counting(trained):
     assert "to step 4 in " in first.stdout and "on the CPU." in first.stdout
     assert second.exit_code == 0, second.output
     assert "Loading checkpoint" in second.output and "model-4" in second.output
-    assert "step 2/2" in second.output
+    assert "step 6/6" in second.output  # the run's steps: it went on from 4
     assert "to step 6 in " in second.stdout
     assert (folder / "counter").read_text().strip() == "6"
 

@@ -664,8 +664,8 @@ def train(ctx: click.Context, source: Path, **options: Any) -> None:
         left = time.strftime("%H:%M:%S", time.gmtime(p.seconds_left))
         val = "" if p.val_loss is None else f"  val {p.val_loss:.3f}"
         click.echo(
-            f"step {p.step}/{p.total}  loss {p.loss:.3f}  avg {p.average:.3f}{val}  "
-            f"{p.tokens_per_second:,.0f} tokens/s  {left} left",
+            f"step {p.first + p.step}/{p.first + p.total}  loss {p.loss:.3f}  "
+            f"avg {p.average:.3f}{val}  {p.tokens_per_second:,.0f} tokens/s  {left} left",
             err=True,
         )
 
@@ -709,7 +709,13 @@ def _echo_validation(result: training.Result) -> None:
         )
     elif result.lowest is not None:
         click.echo(
-            f"Lowest validation loss: {result.lowest.val_loss:.3f} at step {result.lowest.step}."
+            f"Lowest validation loss of this train: {result.lowest.val_loss:.3f} at step "
+            f"{result.lowest.step}"
+            + (
+                f"; the checkpoint (step {result.best.step}) scores {result.best.val_loss:.3f}."
+                if result.best is not None and result.best.step != result.lowest.step
+                else "."
+            )
         )
 
 

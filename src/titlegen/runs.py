@@ -324,7 +324,14 @@ class Run:
     # -- for listings ------------------------------------------------------------------------
 
     def last_trained(self) -> float:
-        """When its latest checkpoint was saved (seconds since the epoch)."""
+        """When its latest checkpoint was saved (seconds since the epoch): as recorded, so a
+        copied run keeps its date; else the pointer file's time (a plain gpt-2-simple run)."""
+        try:
+            saved = ((self.record() or {}).get("checkpoint") or {}).get("saved")
+            if saved:
+                return datetime.fromisoformat(saved).timestamp()
+        except (RunError, ValueError, TypeError, AttributeError):
+            pass
         try:
             return (self.folder / STATE).stat().st_mtime
         except OSError:
@@ -395,8 +402,8 @@ def restore(saver: Any, session: Any, checkpoint: str) -> None:
     except (tf.errors.OpError, ValueError) as error:
         raise RunError(
             f"The checkpoint {checkpoint} cannot be loaded ({_cause(error)}): it is damaged or "
-            "was made for another model shape; train again with --restore-from fresh, or "
-            "download the model again."
+            "was made for another model shape; train the run again with --restore-from fresh "
+            "(a base model: download or create it again)."
         ) from error
 
 
@@ -493,6 +500,7 @@ def summary(run: Run) -> dict[str, Any]:
         "conditioned": form.condition,
         "subreddits": len(form.subreddits),
         "titlegen": bool(record) and not record.get("damaged"),
+        "damaged": bool(record.get("damaged")),
     }
 
 
@@ -513,7 +521,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
         lines.append(
             (
                 s["name"],
-                s["base_model"] or "?",
+                "damaged titlegen.json" if s["damaged"] else s["base_model"] or "?",
                 "damaged" if s["step"] is None else str(s["step"]),
                 s["last_trained"].replace("T", " ")[:16],
                 "-" if s["checkpoint_val_loss"] is None else f"{s['checkpoint_val_loss']:.3f}",

@@ -46,6 +46,7 @@ class Progress:
     tokens_per_second: float
     learning_rate: float
     val_loss: float | None = None  # on the steps that evaluate
+    first: int = 0  # the run's step when this command started: the run is at first + step
 
     @property
     def seconds_left(self) -> float:
@@ -107,13 +108,26 @@ def train(
 
 
 def _check_base_model(run: Run, given: dict, resuming: bool, recorded: dict) -> None:
-    """A resumed run goes on from its own weights: another --model cannot apply to it."""
+    """A resumed run goes on from its own weights, with its own documents: another --model,
+    or turning conditioning on or off, cannot apply to it."""
     base = recorded.get("model") or (run.base_model() if resuming else None)
     model = given.get("model")
     if resuming and base and model and model != base:
         raise TitlegenError(
             f"{run.name} was trained from {base}, not {model}: leave out --model to go on with "
             f"it, or pass --restore-from fresh to start it again from {model}."
+        )
+    condition, conditioned = given.get("condition"), resuming and run.format().condition
+    turned_off = condition is False and conditioned
+    turned_on = (
+        condition is True and resuming and not conditioned and not recorded.get("condition", True)
+    )
+    if turned_off or turned_on:
+        was = "with" if conditioned else "without"
+        raise TitlegenError(
+            f"{run.name} was trained {was} subreddits before its titles: going on with "
+            f"--{'' if condition else 'no-'}condition would change what its documents look "
+            "like; leave the option out, or pass --restore-from fresh to start it again."
         )
 
 
@@ -346,6 +360,7 @@ class _Session:
                             clock.rate(done),
                             rate,
                             val_loss,
+                            self.start,
                         )
                     )
                 if options.keep_best:
