@@ -87,7 +87,10 @@ def test_truncate_at_a_space_gives_one_word_titles(styled, subreddit, tmp_path):
         records = list(csv.DictReader(f))
     assert len(records) == 12
     assert all(r["title"] and " " not in r["title"] for r in records), records
-    assert {r["subreddit"] for r in records} <= set(STYLES)
+    # Unasked, the model names the subreddit first; a 200-step model sometimes skips the name
+    # (its title is kept, with no subreddit), never writes another one.
+    assert {r["subreddit"] for r in records} <= {*STYLES, ""}, records
+    assert sum(r["subreddit"] in STYLES for r in records) >= 10, records
     if subreddit:
         assert sum(style(r["title"]) == subreddit for r in records) >= 10, records
 

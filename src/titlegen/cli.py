@@ -566,7 +566,8 @@ Examples:
 @click.option(
     "--overwrite",
     is_flag=True,
-    help="With --restore-from latest: replace the run's checkpoint instead of keeping copies.",
+    help="Start the run's TensorBoard events anew (gpt-2-simple's option; one checkpoint is "
+    "kept either way).",
 )
 @click.option(
     "--seed",
@@ -651,11 +652,10 @@ def train(ctx: click.Context, source: Path, **options: Any) -> None:
     settings (options given again win, and are said). Ctrl-C saves and prints the command
     that goes on.
     """
-    session = ("run_name", "checkpoint_dir", "steps", "restore_from", "overwrite")
     given = {
         name: value
         for name, value in options.items()
-        if name in session
+        if name in training.config.SESSION
         or ctx.get_parameter_source(name)
         in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     }
@@ -843,7 +843,7 @@ def generate(
     if out is not None:
         sampling.check_output(out)  # before the minutes of sampling, not after
     if model is not None:
-        folder = sampling.find_folder(model=model, model_dir=model_dir)
+        folder = sampling.model_folder(model, model_dir)
     else:
         folder = _find_run(run_name, checkpoint_dir).folder
     names = sampling.resolve_subreddits(folder, list(subreddits))

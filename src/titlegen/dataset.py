@@ -168,8 +168,9 @@ def split(rows: list[Row], fraction: float, seed: int | None) -> tuple[list[Row]
     """(training rows, validation rows): ``fraction`` of the distinct titles held out.
 
     Split by title, so a title posted to two subreddits (or twice with other punctuation)
-    lands on one side only. Deterministic: titles are ordered by a hash of the seed and the
-    title, and the first ones held out, so the same data and seed give the same split.
+    lands on one side only. Deterministic: a title is held out when a hash of the seed and the
+    title falls in the first ``fraction`` of the hash's range (at least one title is), so the
+    same seed puts a title on the same side in any dataset.
     """
     if fraction <= 0:
         return rows, []
@@ -178,7 +179,10 @@ def split(rows: list[Row], fraction: float, seed: int | None) -> tuple[list[Row]
     def rank(key: str) -> bytes:
         return hashlib.blake2b(f"{seed or 0}\0{key}".encode(), digest_size=8).digest()
 
-    held = set(sorted(keys, key=rank)[: max(1, round(fraction * len(keys)))])
+    # A title's side depends on the seed and the title alone, not on the rest of the dataset:
+    # a title held out stays held out when the dataset grows or changes.
+    held = {key for key in keys if int.from_bytes(rank(key), "big") < fraction * 2**64}
+    held = held or {min(keys, key=rank)}
     sides: tuple[list[Row], list[Row]] = ([], [])
     for row in rows:
         sides[normalize(row.title) in held].append(row)

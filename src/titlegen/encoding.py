@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titlegen import dataset, paths
+from titlegen import dataset, paths, runs
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 from titlegen.models import download
@@ -164,7 +164,7 @@ def vocabulary_folder(
 ) -> Path:
     """The folder whose vocabulary to use: a training run's, or else a base model's."""
     if run_name is not None:
-        folder = checkpoint_dir / paths.folder_name(run_name, "--run-name")
+        folder = runs.Run.named(run_name, checkpoint_dir).folder
         hint = f"train it first with titlegen train --run-name {run_name}"
     else:
         model = model or "124M"

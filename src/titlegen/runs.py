@@ -45,6 +45,7 @@ METRICS = "metrics.csv"
 PLOT = "loss.png"
 LOCK = ".lock"
 MODEL_FILES = ("hparams.json", "encoder.json", "vocab.bpe")  # as gpt-2-simple copies them
+RESTORE_TRIES = 5  # a run being trained may replace its checkpoint while it is loaded
 
 _STATE_LINE = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
 _STEP = re.compile(r"-(\d+)$")
@@ -159,13 +160,27 @@ class Run:
                 )
         return str(path)
 
+    def restore_latest(self, saver: Any, session: Any) -> str:
+        """Load the latest checkpoint into ``session``; returns it. If a ``train`` of the run
+        saved a newer one meanwhile (and removed this one), the newer one is loaded."""
+        checkpoint = self.checkpoint()
+        for _ in range(RESTORE_TRIES - 1):
+            try:
+                restore(saver, session, checkpoint)
+                return checkpoint
+            except RunError:
+                newer = self.checkpoint()
+                if newer == checkpoint:
+                    raise
+                checkpoint = newer
+        restore(saver, session, checkpoint)
+        return checkpoint
+
     def step(self) -> int:
         """The step of the latest checkpoint: its name says it (``model-N``); gpt-2-simple's
         counter file only when the name does not (a base model's ``model.ckpt``)."""
-        if self.trained:
-            found = _STEP.search(self.checkpoint())
-            if found:
-                return int(found.group(1))
+        if self.trained and _STEP.search(self.checkpoint()):
+            return step_of(self.checkpoint())
         try:
             return int((self.folder / COUNTER).read_text())
         except (OSError, ValueError):
@@ -220,10 +235,18 @@ class Run:
                 f"{path} is damaged ({error}): restore it from a backup, or delete it to treat "
                 f"{self.name} as a plain gpt-2-simple run."
             ) from error
-        if not isinstance(record, dict):
+        kinds = {"format": dict, "subreddits": dict, "settings": dict, "checkpoint": dict,
+                 "data": dict, "schedule": dict, "history": list}  # fmt: skip
+        wrong = [] if isinstance(record, dict) else ["not a JSON object"]
+        wrong += [
+            f"{key} is not a {kind.__name__}"
+            for key, kind in kinds.items()
+            if isinstance(record, dict) and key in record and not isinstance(record[key], kind)
+        ]
+        if wrong:
             raise RunError(
-                f"{path} is damaged (not a JSON object): restore it from a backup, or delete it "
-                f"to treat {self.name} as a plain gpt-2-simple run."
+                f"{path} is damaged ({wrong[0]}): restore it from a backup, or delete it to "
+                f"treat {self.name} as a plain gpt-2-simple run."
             )
         return record
 
@@ -338,6 +361,12 @@ class Run:
             return 0.0
 
 
+def step_of(checkpoint: str) -> int:
+    """The step in a checkpoint's name (``model-1600`` -> 1600; 0 for ``model.ckpt``)."""
+    found = _STEP.search(checkpoint)
+    return int(found.group(1)) if found else 0
+
+
 def checkpoint_dir(given: Path | None = None) -> Path:
     return given or Path(os.environ.get(CHECKPOINT_DIR_ENV) or paths.CHECKPOINT_DIR)
 
@@ -355,17 +384,14 @@ def find(name: str | None, folder: Path) -> tuple[Run, bool]:
     and whether it was chosen that way (so the caller can say which)."""
     if name is not None:
         run = Run.named(name, folder)
-        if not run.trained:
-            raise RunError(
-                f"There is no trained run {name} in {folder}/: train one with titlegen train "
-                f"DATASET --run-name {name}"
-                + (
-                    f" (titlegen runs lists the {len(all_runs(folder))} there)."
-                    if all_runs(folder)
-                    else "."
-                )
-            )
-        return run, False
+        if run.trained:
+            return run, False
+        others = all_runs(folder)
+        listed = f" (titlegen runs lists the {len(others)} there)" if others else ""
+        raise RunError(
+            f"There is no trained run {name} in {folder}/: train one with titlegen train "
+            f"DATASET --run-name {name}{listed}."
+        )
     runs = all_runs(folder)
     if not runs:
         raise RunError(
@@ -398,6 +424,8 @@ def restore(saver: Any, session: Any, checkpoint: str) -> None:
     import tensorflow as tf
 
     try:
+        shapes = dict(tf.train.list_variables(checkpoint))
+        _check_shapes(session, checkpoint, shapes)
         saver.restore(session, checkpoint)
     except (tf.errors.OpError, ValueError) as error:
         raise RunError(
@@ -405,6 +433,22 @@ def restore(saver: Any, session: Any, checkpoint: str) -> None:
             "was made for another model shape; train the run again with --restore-from fresh "
             "(a base model: download or create it again)."
         ) from error
+
+
+def _check_shapes(session: Any, checkpoint: str, shapes: dict[str, list[int]]) -> None:
+    """TensorFlow restores a tensor of another shape without a word and fails later, in the
+    middle of a step: compare them first."""
+    import tensorflow as tf
+
+    for variable in session.graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
+        name, wanted = variable.op.name, variable.shape.as_list()
+        if name in shapes and list(shapes[name]) != wanted:
+            raise RunError(
+                f"The checkpoint {checkpoint} holds {name} of shape {list(shapes[name])}, but "
+                f"hparams.json beside it makes {wanted}: they belong to different models; put "
+                "back the hparams.json of the model the run was made from, or train again with "
+                "--restore-from fresh."
+            )
 
 
 def _cause(error: Exception) -> str:
@@ -475,41 +519,43 @@ def lowest(rows: list[Row]) -> Row | None:
 
 
 def summary(run: Run) -> dict[str, Any]:
-    """What ``titlegen runs`` shows of a run (JSON values)."""
+    """What ``titlegen runs`` shows of a run (JSON values); a damaged file shows as such
+    rather than stopping the listing."""
     try:
         record = run.record() or {}
+        damaged = False
     except RunError:
-        record = {"damaged": True}
+        record, damaged = {}, True
+    try:
+        step: int | None = run.step()
+    except RunError:
+        step = None  # its checkpoint cannot be loaded
     try:
         best = lowest(read_metrics(run)) if run.metrics_file.is_file() else None
     except RunError:
         best = None
-    saved = record.get("checkpoint") or {}
-    form = Format.of_record(record)
+    saved = record.get("checkpoint")
+    saved = saved if isinstance(saved, dict) else {}
+    try:
+        form = Format.of_record(record)
+    except (AttributeError, TypeError, ValueError):
+        form, damaged = Format(), True
     return {
         "name": run.name,
         "folder": str(run.folder),
         "base_model": record.get("base_model"),
-        "step": run.step() if _loads(run) else None,
+        "step": step,
         "last_trained": datetime.fromtimestamp(run.last_trained(), timezone.utc).isoformat(
             timespec="seconds"
         ),
-        "checkpoint_val_loss": saved.get("val_loss") if saved.get("step") == run.step() else None,
+        "checkpoint_val_loss": saved.get("val_loss") if saved.get("step") == step else None,
         "best_val_loss": best.val_loss if best else None,
         "best_step": best.step if best else None,
         "conditioned": form.condition,
         "subreddits": len(form.subreddits),
-        "titlegen": bool(record) and not record.get("damaged"),
-        "damaged": bool(record.get("damaged")),
+        "titlegen": bool(record),
+        "damaged": damaged,
     }
-
-
-def _loads(run: Run) -> bool:
-    try:
-        run.checkpoint()
-    except RunError:
-        return False
-    return True
 
 
 def table(summaries: list[dict[str, Any]]) -> str:

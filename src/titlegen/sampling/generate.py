@@ -30,13 +30,13 @@ from titlegen.models import download
 from titlegen.runs import Format as RunFormat
 from titlegen.sampling import graph as sampling_graph
 from titlegen.sampling.novelty import Filter
+from titlegen.units import plural
 
 NSAMPLES = 10
 BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's default is 1
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
-RESTORE_TRIES = 5  # a run being trained may replace its checkpoint while it is loaded
 RETRIES = 10  # batches allowed per batch needed, when titles come out empty or are dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
@@ -85,27 +85,12 @@ class SampleOptions:
         return None
 
 
-def find_folder(
-    *,
-    run_name: str | None = None,
-    checkpoint_dir: Path = paths.CHECKPOINT_DIR,
-    model: str | None = None,
-    model_dir: Path = paths.MODEL_DIR,
-) -> Path:
-    """The run (or, with ``model``, the base model) to sample from."""
-    if model is not None:
-        folder = model_dir / paths.folder_name(model, "--model")
-        if not (folder / "checkpoint").is_file():
-            raise TitlegenError(
-                f"Model {model} is not in {model_dir}/: run {download.how_to_get(model)}."
-            )
-        return folder
-    run_name = run_name or "run1"
-    folder = checkpoint_dir / paths.folder_name(run_name, "--run-name")
-    if not (folder / "checkpoint").is_file():
+def model_folder(model: str, model_dir: Path = paths.MODEL_DIR) -> Path:
+    """A base model to sample from (runs are found by :func:`titlegen.runs.find`)."""
+    folder = model_dir / paths.folder_name(model, "--model")
+    if not runs.Run(folder).trained:
         raise TitlegenError(
-            f"There is no trained run {run_name} in {checkpoint_dir}/: train one "
-            f"with titlegen train DATASET --run-name {run_name}."
+            f"Model {model} is not in {model_dir}/: run {download.how_to_get(model)}."
         )
     return folder
 
@@ -307,18 +292,7 @@ class Generator:
         return run
 
     def _restore(self, saver: Any) -> None:
-        """Load the checkpoint; if a ``train`` of the run saved a newer one meanwhile (and
-        removed this one), load that."""
-        for _ in range(RESTORE_TRIES - 1):
-            try:
-                runs.restore(saver, self.session, self.checkpoint)
-                return
-            except runs.RunError:
-                newer = runs.Run(self.folder).checkpoint()
-                if newer == self.checkpoint:
-                    raise
-                self.checkpoint = newer
-        runs.restore(saver, self.session, self.checkpoint)
+        self.checkpoint = runs.Run(self.folder).restore_latest(saver, self.session)
 
     def _stops(self, options: SampleOptions) -> list[str]:
         """Where a row ends, wherever they occur: the end marker (unless a plain run is cut
@@ -395,8 +369,7 @@ def _find_after_words(text: str, needle: str, words: int) -> int:
 
 def restarts_summary(count: int) -> str:
     """How many rows were dropped because the model began another document, as a sentence."""
-    titles = "title" if count == 1 else "titles"
-    return f"Dropped {count} {titles} where the model began another document."
+    return f"Dropped {plural(count, 'title')} where the model began another document."
 
 
 def _shortfall(found: int, wanted: int, batches: int, keep: Filter, restarts: int = 0) -> str:

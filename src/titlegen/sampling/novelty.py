@@ -11,6 +11,7 @@ from pathlib import Path
 
 from titlegen import dataset
 from titlegen.errors import TitlegenError
+from titlegen.units import plural
 
 
 def known_titles(run_folder: Path) -> set[str]:
@@ -36,10 +37,6 @@ class Filter:
         self.copies = 0  # dropped: in the training data
         self.repeats = 0  # dropped: already in the output
 
-    @property
-    def active(self) -> bool:
-        return bool(self.known) or self.unique
-
     def admit(self, title: str) -> bool:
         key = dataset.normalize(title)
         if key in self.known:
@@ -55,12 +52,7 @@ class Filter:
         """What was dropped, as a sentence."""
         parts = []
         if self.copies:
-            copies = _plural(self.copies, "copy", "copies")
-            parts.append(f"{self.copies} {copies} of training titles")
+            parts.append(f"{plural(self.copies, 'copy', 'copies')} of training titles")
         if self.repeats:
-            parts.append(f"{self.repeats} {_plural(self.repeats, 'repeat', 'repeats')}")
+            parts.append(plural(self.repeats, "repeat"))
         return f"Dropped {' and '.join(parts)}." if parts else "Dropped none: every title was new."
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many

@@ -38,6 +38,7 @@ RESTORE = ("latest", "fresh")  # or a folder that holds a checkpoint
 
 # One command's options, never carried over to the next train of the run.
 SESSION = ("run_name", "checkpoint_dir", "steps", "restore_from", "overwrite")
+PLACES = ("model_dir",)  # where things are, not how the run trains: changing it is not news
 LABELS = {"lr_schedule": "learning rate schedule", "val_fraction": "validation fraction"}
 
 
@@ -119,7 +120,9 @@ def settle(given: dict[str, Any], recorded: dict[str, Any]) -> tuple[TrainOption
     changes = [
         f"{_label(name)} {_show(getattr(options, name))} (was {_show(kept[name])})"
         for name in given
-        if name in kept and _show(getattr(options, name)) != _show(kept[name])
+        if name in kept
+        and name not in PLACES
+        and _show(getattr(options, name)) != _show(kept[name])
     ]
     if options.seed is None:
         options = dataclasses.replace(options, seed=secrets.randbelow(2**31))

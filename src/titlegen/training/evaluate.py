@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from titlegen import dataset, encoding
+from titlegen import dataset, encoding, runs
 from titlegen.errors import TitlegenError
 from titlegen.runs import Run
 from titlegen.training import data
@@ -25,7 +25,7 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
     figure matches the validation loss train reported for the checkpoint."""
     from titlegen.training import graph as graphs
 
-    checkpoint = run.checkpoint()
+    run.checkpoint()  # a missing or damaged one is reported before TensorFlow starts
     form = run.format()
     vocabulary = encoding.Vocabulary(run.folder)
     hparams = graphs.load_hparams(run.folder)
@@ -53,11 +53,11 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
         tokens = _encode(rows, kind, form.condition, vocabulary)
     graph = graphs.EvalGraph(hparams, min(WINDOW, hparams.n_ctx))
     try:
-        graph.restore(checkpoint)
+        checkpoint = run.restore_latest(graph.saver, graph.session)
         loss, count = graph.evaluate(tokens, limit=limit)
     finally:
         graph.close()
-    return Score(loss, count, run.step())
+    return Score(loss, count, runs.step_of(checkpoint))
 
 
 def _encode(rows, kind: str, condition: bool, vocabulary: encoding.Vocabulary):

@@ -85,50 +85,69 @@ def train(
     run's recorded settings fill in the rest)."""
     checkpoint_dir = runs.checkpoint_dir(given.get("checkpoint_dir"))
     run = Run.named(given.get("run_name", runs.RUN_NAME), checkpoint_dir)
-    restore_from = given.get("restore_from", "latest")
-    resuming = restore_from == "latest" and run.trained
-    recorded = run.settings() if resuming else {}
-    _check_base_model(run, given, resuming, recorded)
-    options, changes = settle({**given, "checkpoint_dir": checkpoint_dir}, recorded)
     if not source.is_file():
         raise TitlegenError(f"{source} does not exist: make a dataset with titlegen fetch.")
-    start_from = _starting_checkpoint(run, options, resuming)
-    session = _Session(run, source, options, resuming, start_from, on_progress, on_message)
-    session.prepare()  # the data is checked before anything is written
-    new = not run.folder.exists()
+    made = [folder for folder in (checkpoint_dir, run.folder) if not folder.exists()]
     try:
-        with run.lock():
-            if changes:
-                on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
-            return session.run()
+        with run.lock():  # first: the run's state is read by the one train that holds it
+            return _train_locked(run, source, given, checkpoint_dir, on_progress, on_message)
     except BaseException:
-        if new and not run.trained:
-            shutil.rmtree(run.folder, ignore_errors=True)  # a run that never started
+        if made and not run.trained:  # a run that never started leaves no folder behind
+            shutil.rmtree(run.folder, ignore_errors=True)
+            if checkpoint_dir in made:
+                shutil.rmtree(checkpoint_dir, ignore_errors=True)
         raise
 
 
+def _train_locked(run, source, given, checkpoint_dir, on_progress, on_message) -> Result:
+    restore_from = given.get("restore_from", "latest")
+    resuming = restore_from == "latest" and run.trained
+    # A run started again (fresh) keeps its settings and base model unless they are given.
+    recorded = run.settings() if run.trained and restore_from in RESTORE else {}
+    _check_base_model(run, given, resuming, recorded)
+    try:
+        options, changes = settle({**given, "checkpoint_dir": checkpoint_dir}, recorded)
+    except (TypeError, ValueError) as error:
+        raise runs.RunError(
+            f"{run.file(runs.RECORD)} holds settings titlegen cannot use ({error}): fix or "
+            "delete its settings."
+        ) from error
+    start_from = _starting_checkpoint(run, options, resuming)
+    session = _Session(run, source, options, resuming, start_from, on_progress, on_message)
+    session.prepare()  # the data is checked before anything is written
+    if changes:
+        on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
+    return session.run()
+
+
 def _check_base_model(run: Run, given: dict, resuming: bool, recorded: dict) -> None:
-    """A resumed run goes on from its own weights, with its own documents: another --model,
-    or turning conditioning on or off, cannot apply to it."""
-    base = recorded.get("model") or (run.base_model() if resuming else None)
+    """A resumed run goes on from its own weights: another --model cannot apply to it."""
+    base = (run.base_model() or recorded.get("model")) if resuming else None
     model = given.get("model")
     if resuming and base and model and model != base:
         raise TitlegenError(
             f"{run.name} was trained from {base}, not {model}: leave out --model to go on with "
             f"it, or pass --restore-from fresh to start it again from {model}."
         )
-    condition, conditioned = given.get("condition"), resuming and run.format().condition
-    turned_off = condition is False and conditioned
-    turned_on = (
-        condition is True and resuming and not conditioned and not recorded.get("condition", True)
+
+
+def _check_same_documents(run: Run, source: Path, data: Data) -> None:
+    """A resumed run trains on documents like those it was trained on: a dataset without
+    subreddits cannot go on with a conditioned run (nor the other way round)."""
+    form = run.format()
+    if not form.source or (data.framing, data.condition) == (form.source, form.condition):
+        return
+
+    def describe(framing: str, condition: bool) -> str:
+        if framing != "titles":
+            return f"{framing} documents"
+        return "titles after their subreddit" if condition else "titles without a subreddit"
+
+    raise TitlegenError(
+        f"{run.name} was trained on {describe(form.source, form.condition)} and {source} makes "
+        f"{describe(data.framing, data.condition)}: train another run on it, or pass "
+        "--restore-from fresh to start this one again."
     )
-    if turned_off or turned_on:
-        was = "with" if conditioned else "without"
-        raise TitlegenError(
-            f"{run.name} was trained {was} subreddits before its titles: going on with "
-            f"--{'' if condition else 'no-'}condition would change what its documents look "
-            "like; leave the option out, or pass --restore-from fresh to start it again."
-        )
 
 
 def _starting_checkpoint(run: Run, options: TrainOptions, resuming: bool) -> str:
@@ -169,7 +188,7 @@ class _Session:
         self.stale = 0  # evaluations since the lowest
         self.reached = self.start
         self.stop_signal = 0
-        self.saved = False  # whether this command saved a checkpoint
+        self.saved: int | None = None  # the step this command last saved
 
     def prepare(self) -> None:
         """Read, split, frame and encode the dataset with the vocabulary the run trains with."""
@@ -193,29 +212,39 @@ class _Session:
                 "--keep-best and --early-stop need validation, and an .npz holds tokens, not "
                 "titles: train on the CSV instead."
             )
+        if self.resuming:
+            _check_same_documents(self.run_, self.source, data)
         self.data, self.window, self.vocabulary, self.hparams = data, window, vocabulary, hparams
 
     def run(self) -> Result:
+        """Train, with Ctrl-C and SIGTERM asking to stop (after the step under way) from the
+        moment the graph is built to the last save."""
+        with _stop_on_signals(self):
+            return self._run()
+
+    def _run(self) -> Result:
         from titlegen.training import graph as graphs
 
         run, options, data, window = self.run_, self.options, self.data, self.window
         precision = graphs.choose_precision(options.precision)
         self.on_message(_describe(self.source, data, precision, options))
-        if not self.resuming:
-            run.take_model_files(self.model_files)
-        self._record_start()
-        self.stream = Stream(
-            data, self.vocabulary, seed=options.seed, window=window, position=self._position()
-        )
         self.graph = graphs.Graph(options, precision, self.hparams, window)
         stopped = False
         self.on_message(f"Loading checkpoint {self.start_from}")
         try:
             self.graph.restore(self.start_from)
-            if options.overwrite and self.resuming:
-                run.remove_checkpoints()
-                run.remove_events()
-                self._save(self.start, self._validate_quietly())
+            if not self.resuming:
+                if run.trained:
+                    # Started again over an older run: the new weights go in first, so a
+                    # process killed now leaves the older run (or the new one) whole.
+                    self.graph.save(run, 0)
+                run.take_model_files(self.model_files)
+            self._record_start()
+            self.stream = Stream(
+                data, self.vocabulary, seed=options.seed, window=window, position=self._position()
+            )
+            if options.overwrite:
+                run.remove_events()  # gpt-2-simple's --overwrite; one checkpoint is kept anyway
             with metrics.Log(run, keep_to=self.start, on_message=self.on_message) as log:
                 stopped = self._steps(log)
         finally:
@@ -265,6 +294,15 @@ class _Session:
             return int(data["pass"]), int(data["offset"])
         return int(data["pass"]) + 1, 0
 
+    def _base_model(self) -> str:
+        """What the run was made from: its recorded base when it goes on; the model, or for
+        --restore-from PATH that run's base model (else the folder)."""
+        if self.resuming:
+            return self.record.get("base_model") or self.options.model
+        if self.options.restore_from not in RESTORE:
+            return Run(Path(self.options.restore_from)).base_model() or self.options.restore_from
+        return self.options.model
+
     def _record_start(self) -> None:
         """titlegen.json: the dataset, base model, document format, subreddits and settings
         of the run, and this session; titles.csv: its titles and their side of the split."""
@@ -290,7 +328,7 @@ class _Session:
         self.record = {
             **self.record,
             "titlegen": __version__,
-            "base_model": self.record.get("base_model") if self.resuming else options.model,
+            "base_model": self._base_model(),
             "format": form.as_record(),
             "subreddits": subreddits,
             "settings": options.recorded(),
@@ -311,94 +349,108 @@ class _Session:
         """Train; returns whether it stopped early. A signal (Ctrl-C, SIGTERM) ends training
         after the step under way, and the steps completed are saved."""
         options = self.options
-        tokens_per_step = options.batch_size * options.accumulate_gradients * self.window
-        clock = Clock(tokens_per_step)
-        if self.data.val.size:
-            loss = self._validate(self.start)
-            if self.start == 0:
-                log.write(metrics.Row(0, val_loss=loss))
-            else:  # what the run's checkpoint scores: the loss --keep-best must beat
-                self.on_message(
-                    f"Validation loss at step {self.start}, where the run stands: {loss:.3f}."
-                )
-                self.record["checkpoint"] = {
-                    **(self.record.get("checkpoint") or {}),
-                    "step": self.start,
-                    "val_loss": loss,
-                }
-                self.run_.write_record(self.record)
-            self.best = Best(self.start, loss)
+        clock = Clock(options.batch_size * options.accumulate_gradients * self.window)
+        self._measure_start(log)
+        schedule_start, schedule_steps = self._schedule()
         average = (0.0, 0.0)
         done, val_loss = 0, None
-        with _stop_on_signals(self):
-            for done in range(1, options.steps + 1):
-                step = self.start + done
-                rate = learning_rate(
-                    done - 1,
-                    options.steps,
-                    peak=options.learning_rate,
-                    warmup=options.warmup_steps,
-                    schedule=options.lr_schedule,
+        for done in range(1, options.steps + 1):
+            if self.stop_signal:  # asked before this step began
+                done -= 1
+                break
+            step = self.start + done
+            rate = learning_rate(
+                step - 1 - schedule_start,
+                schedule_steps,
+                peak=options.learning_rate,
+                warmup=options.warmup_steps,
+                schedule=options.lr_schedule,
+            )
+            batches = self.stream.windows(options.batch_size * options.accumulate_gradients)
+            loss = self.graph.step(_split(batches, options.accumulate_gradients), rate)
+            average = (average[0] * 0.99 + loss, average[1] * 0.99 + 1)
+            last = done == options.steps
+            evaluate = bool(self.data.val.size) and (step % options.eval_every == 0 or last)
+            val_loss = self._validate(step) if evaluate else None
+            log.write(metrics.Row(step, loss, val_loss, rate))
+            self.reached = step
+            if done % options.print_every == 0 or last or evaluate:
+                self.on_progress(
+                    Progress(done, options.steps, loss, average[0] / average[1], clock.elapsed(),
+                             clock.rate(done), rate, val_loss, self.start)
+                )  # fmt: skip
+            self._maybe_save(step, val_loss)
+            if options.sample_every and step % options.sample_every == 0:
+                self._sample(step)
+            if self.stop_signal:
+                break
+            if options.early_stop and self.stale >= options.early_stop:
+                self.on_message(
+                    f"Stopping early: the validation loss has not improved for "
+                    f"{plural(self.stale, 'evaluation')}."
                 )
-                batches = self.stream.windows(options.batch_size * options.accumulate_gradients)
-                loss = self.graph.step(_split(batches, options.accumulate_gradients), rate)
-                average = (average[0] * 0.99 + loss, average[1] * 0.99 + 1)
-                evaluate = self.data.val.size and (
-                    step % options.eval_every == 0 or done == options.steps
-                )
-                val_loss = self._validate(step) if evaluate else None
-                log.write(metrics.Row(step, loss, val_loss, rate))
-                self.reached = step
-                if done % options.print_every == 0 or done == options.steps or evaluate:
-                    self.on_progress(
-                        Progress(
-                            done,
-                            options.steps,
-                            loss,
-                            average[0] / average[1],
-                            clock.elapsed(),
-                            clock.rate(done),
-                            rate,
-                            val_loss,
-                            self.start,
-                        )
-                    )
-                if options.keep_best:
-                    if val_loss is not None and self.best and val_loss < self.best.val_loss:
-                        self.best = Best(step, val_loss)
-                        self._save(step, val_loss)
-                elif step % options.save_every == 0:
-                    self._save(step, val_loss)
-                if options.sample_every and step % options.sample_every == 0:
-                    self._sample(step)
-                if self.stop_signal:
-                    self.on_message("Interrupted: saving the steps completed.")
-                    break
-                if options.early_stop and self.stale >= options.early_stop:
-                    self.on_message(
-                        f"Stopping early: the validation loss has not improved for "
-                        f"{plural(self.stale, 'evaluation')}."
-                    )
-                    self._finish(step, val_loss)
-                    return True
+                self._finish(step, val_loss)
+                return True
         self._finish(self.start + done, val_loss)
         return False
 
-    def _finish(self, step: int, val_loss: float | None) -> None:
-        """The last save: the step reached, if training got anywhere (a new run is saved even
-        if not); with --keep-best the best was saved already, and a new run whose starting
-        weights were never beaten keeps those."""
+    def _measure_start(self, log: metrics.Log) -> None:
+        """The validation loss of the weights training starts from: a new run's is its first
+        row; a resumed run's is what its checkpoint scores, what --keep-best must beat."""
+        if not self.data.val.size:
+            return
+        loss = self._validate(self.start)
+        if not self.resuming:
+            log.write(metrics.Row(0, val_loss=loss))
+        else:
+            self.on_message(
+                f"Validation loss at step {self.start}, where the run stands: {loss:.3f}."
+            )
+            self.record["checkpoint"] = {
+                **(self.record.get("checkpoint") or {}),
+                "step": self.start,
+                "val_loss": loss,
+            }
+            self.run_.write_record(self.record)
+        self.best = Best(self.start, loss)
+
+    def _schedule(self) -> tuple[int, int]:
+        """The steps the warmup and the cosine decay span: a resumed run goes on with the
+        schedule it was in (Ctrl-C then the printed command does not warm up again); once a
+        schedule is over, a train starts a new one over its --steps."""
+        recorded = self.record.get("schedule") or {}
+        start, steps = int(recorded.get("start", 0)), int(recorded.get("steps", 0))
+        if not (self.resuming and start < self.start < start + steps):
+            start, steps = self.start, self.options.steps
+        self.record["schedule"] = {"start": start, "steps": steps}
+        self.run_.write_record(self.record)
+        return start, steps
+
+    def _maybe_save(self, step: int, val_loss: float | None) -> None:
+        """--keep-best: a checkpoint each time the validation loss improves; else every
+        --save-every steps."""
         if self.options.keep_best:
-            if not self.saved and not self.resuming:
+            if val_loss is not None and self.best and val_loss < self.best.val_loss:
+                self.best = Best(step, val_loss)
+                self._save(step, val_loss)
+        elif step % self.options.save_every == 0:
+            self._save(step, val_loss)
+
+    def _finish(self, step: int, val_loss: float | None) -> None:
+        """The last save: the step reached, if training got anywhere and it is not saved yet
+        (a new run is saved even if not); with --keep-best the best was saved already, and a
+        new run whose starting weights were never beaten keeps those."""
+        if self.options.keep_best:
+            if self.saved is None and not self.resuming:
                 self.graph.restore(self.start_from)
                 self._save(self.start, self.best.val_loss if self.best else None)
             return
-        if step > self.start or not (self.saved or self.resuming):
+        if self.saved != step and (step > self.start or not self.resuming):
             self._save(step, val_loss)
 
     def _save(self, step: int, val_loss: float | None) -> None:
         path = self.graph.save(self.run_, step)
-        self.saved = True
+        self.saved = step
         # One checkpoint is kept, as gpt-2-simple keeps one per session: the older ones (of
         # earlier sessions, or of the run a fresh start replaces) go once the new one is in.
         self.run_.remove_checkpoints(keep=path)
@@ -420,18 +472,13 @@ class _Session:
             self.stale += 1
         return loss
 
-    def _validate_quietly(self) -> float | None:
-        if not self.data.val.size:
-            return None
-        return self.graph.evaluate(self.data.val, limit=EVAL_WINDOWS)[0]
-
     @functools.cached_property
     def _sample_vocabulary(self) -> encoding.Vocabulary:
         return encoding.Vocabulary(self.run_.folder)  # read once, for --sample-every
 
     def _sample(self, step: int) -> None:
         vocabulary = self._sample_vocabulary
-        start = vocabulary.encode(dataset.START if self.data.kind == "titles" else "")
+        start = vocabulary.encode(dataset.START if self.data.framing == "titles" else "")
         opening = start.tolist() or [vocabulary.token_id(dataset.END) or 0]
         table = vocabulary.byte_table(self.graph.hparams.n_vocab)
         tokens = self.graph.sample(opening, [dataset.END.encode()], table)
