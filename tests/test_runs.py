@@ -422,3 +422,79 @@ def test_a_copied_run_keeps_its_date_and_a_damaged_record_is_listed(trained, tmp
     chosen = run("subreddits", "--checkpoint-dir", str(tmp_path / "ck2"))
     assert chosen.exit_code == 0, chosen.output
     assert "Using run newer" in chosen.stderr
+
+
+def test_a_fresh_start_killed_before_its_first_save_leaves_a_run_that_loads(
+    other_base, tiny_model, titles_csv, tmp_path
+):
+    assert train_cli(titles_csv, tiny_model, tmp_path / "ck", "--steps", "2").exit_code == 0
+    process = _child(tmp_path, "train", str(titles_csv), "--model", "124M", "--model-dir",
+                     str(tiny_model.parent), "--checkpoint-dir", "ck", "--restore-from", "fresh",
+                     "--steps", "100000", "--save-every", "100000", "--accumulate-gradients",
+                     "1", "--print-every", "1")  # fmt: skip
+    try:
+        _wait_for_steps(process, 3)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    folder = tmp_path / "ck" / "run1"
+    scored = run("evaluate", *at(folder))
+    assert scored.exit_code == 0, scored.output  # hparams and weights of one model
+    assert json.loads((folder / "hparams.json").read_text())["n_embd"] == 16
+
+
+def test_a_checkpoint_of_another_shape_is_one_sentence(other_base, trained, tmp_path):
+    folder = copy_run(trained, tmp_path)
+    shutil.copy(other_base / "hparams.json", folder / "hparams.json")
+    for command in ("evaluate", "generate"):
+        result = run(command, *at(folder))
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "hparams.json beside it makes" in result.output
+        assert "they belong to different models" in result.output
+
+
+def test_a_resumed_run_refuses_a_dataset_without_subreddits(trained, titles_csv, tmp_path):
+    folder = copy_run(trained, tmp_path)
+    plain = tmp_path / "plain.csv"
+    plain.write_text("title\n" + "".join(f"A title number {i}\n" for i in range(400)))
+    result = run("train", str(plain), *at(folder), "--steps", "1")
+    assert result.exit_code == 1
+    assert "was trained on titles after their subreddit and" in result.output
+    assert "makes titles without a subreddit" in result.output
+
+
+def test_restore_from_a_run_records_that_runs_base(trained, titles_csv, tmp_path):
+    result = run("train", str(titles_csv), "--checkpoint-dir", str(tmp_path), "--run-name",
+                 "copy", "--restore-from", str(trained[0]), "--steps", "1",
+                 "--accumulate-gradients", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "copy" / "titlegen.json").read_text())["base_model"] == "tiny"
+
+
+def test_runs_lists_a_run_whose_checkpoint_is_damaged(trained, tmp_path):
+    folder = copy_run(trained, tmp_path)
+    (data,) = folder.glob("model-*.index")
+    data.write_bytes(b"")
+    listed = run("runs", "--checkpoint-dir", str(folder.parent))
+    assert listed.exit_code == 0, listed.output
+    assert "damaged" in listed.stdout.splitlines()[1]
+
+
+def test_warmup_and_cosine_go_on_across_a_resume(tiny_model, titles_csv, tmp_path):
+    from titlegen.training.loop import learning_rate
+
+    schedule = ["--lr-schedule", "cosine", "--warmup-steps", "2", "--learning-rate", "1e-3"]
+    first = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "6", *schedule)
+    assert first.exit_code == 0, first.output
+    # As if that train had been asked for 10 steps and stopped by Ctrl-C after 6.
+    record_file = tmp_path / "run1" / "titlegen.json"
+    record = json.loads(record_file.read_text())
+    assert record["schedule"] == {"start": 0, "steps": 6}
+    record["schedule"]["steps"] = 10
+    record_file.write_text(json.dumps(record))
+    again = run("train", str(titles_csv), *at(tmp_path / "run1"), "--steps", "4")
+    assert again.exit_code == 0, again.output
+    rates = [r.learning_rate for r in read_metrics(Run(tmp_path / "run1")) if r.step > 6]
+    expected = [learning_rate(s, 10, peak=1e-3, warmup=2, schedule="cosine") for s in range(6, 10)]
+    assert rates == pytest.approx(expected, rel=1e-4)  # no second warmup

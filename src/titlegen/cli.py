@@ -45,13 +45,17 @@ checkpoint_dir_option = click.option(
 
 
 class _Group(click.Group):
-    """Shows library errors as ``Error: <sentence>`` with exit code 1, never a traceback."""
+    """Shows library errors as ``Error: <sentence>`` with exit code 1, never a traceback; Ctrl-C
+    exits 130, as a shell expects."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TitlegenError as error:
             raise click.ClickException(str(error)) from error
+        except KeyboardInterrupt:  # Ctrl-C outside training's own handling: nothing was saved
+            click.echo("\nInterrupted.", err=True)
+            ctx.exit(130)
 
 
 class _ByteSize(click.ParamType):
