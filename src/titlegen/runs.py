@@ -269,7 +269,7 @@ class Run:
     def base_model(self) -> str | None:
         return (self.record() or {}).get("base_model")
 
-    def best(self) -> Best | None:
+    def checkpoint_loss(self) -> Best | None:
         """The validation loss of the saved checkpoint, when it was measured."""
         saved = (self.record() or {}).get("checkpoint") or {}
         if saved.get("val_loss") is None:

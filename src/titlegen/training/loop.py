@@ -258,7 +258,7 @@ class _Session:
             self.start,
             run.step(),
             self.reached,
-            self.best if options.keep_best else run.best(),
+            self.best if options.keep_best else run.checkpoint_loss(),
             self.lowest,
             stopped,
         )
