@@ -34,7 +34,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 # The main job, offline: the bundled sample dump -> a title dataset -> a small GPT-2 made from
 # scratch -> trained on the CPU for a few minutes -> ten new titles, printed last. The run is
 # checkpoint/demo, where titlegen generate, runs and plot look first (the latest run).
-# Tried on two CPU cores: about 9,000 tokens/s (oneDNN on), 3 minutes of training, loss 7 -> ~2.6
+# Tried on two CPU cores: about 10,000 tokens/s (oneDNN on), 2.7 minutes of training, loss 7 -> ~2.6
 # (validation: best 4.5 at step 200, then up: 676 titles are learned by heart; README);
 # a 3-layer 192-wide model got only to ~3.4 in the same time and wrote far fewer real words.
 DEMO_MODEL := --layers 2 --embd 128 --heads 2 --vocab-size 1024
