@@ -13,13 +13,14 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+import titlegen.fetching.bigquery as bigquery
+import titlegen.fetching.selection as sel
+import titlegen.models.download as download
+import titlegen.models.new_model as new_model
+import titlegen.sampling.novelty as novelty
 from titlegen import __version__, encoding, fetching, paths, runs, sampling, training, units
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
-from titlegen.fetching import bigquery
-from titlegen.fetching import selection as sel
-from titlegen.models import download, new_model
-from titlegen.sampling import novelty
 
 FETCH_OUT = Path("data/reddit_titles.csv")  # where fetch writes, and train reads, by default
 
@@ -959,7 +960,7 @@ def plot(run_name: str | None, checkpoint_dir: Path, out: Path | None) -> None:
 
     Reads RUN/metrics.csv, which train writes (and draws too, at the end of every run).
     """
-    from titlegen.training import plot as plotting
+    import titlegen.training.plot as plotting
 
     run = _find_run(run_name, checkpoint_dir)
     written = plotting.write(run, out, on_warning=lambda m: click.echo(m, err=True))

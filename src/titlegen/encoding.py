@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import titlegen.models.download as download
 from titlegen import dataset, paths, runs
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
-from titlegen.models import download
 
 if TYPE_CHECKING:
     import numpy as np

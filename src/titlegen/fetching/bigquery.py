@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import titlegen.fetching.selection as sel
 from titlegen.errors import BigQueryError, TitlegenError
-from titlegen.fetching import selection as sel
 from titlegen.units import plural
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import titlegen.fetching.selection as sel
 from titlegen.errors import SourceError
-from titlegen.fetching import selection as sel
 from titlegen.units import plural
 
 if TYPE_CHECKING:

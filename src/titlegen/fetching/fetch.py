@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import titlegen.fetching.bigquery as bigquery
+import titlegen.fetching.dumps as dumps
+import titlegen.fetching.selection as sel
 from titlegen import dataset
 from titlegen.errors import TitlegenError
-from titlegen.fetching import bigquery, dumps
-from titlegen.fetching import selection as sel
 from titlegen.units import format_size, plural
 
 if TYPE_CHECKING:

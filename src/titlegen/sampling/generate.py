@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import titlegen.models.download as download
+import titlegen.sampling.graph as sampling_graph
 from titlegen import __version__, dataset, encoding, paths, runs, runtime
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
-from titlegen.models import download
 from titlegen.runs import Format as RunFormat
-from titlegen.sampling import graph as sampling_graph
 from titlegen.sampling.novelty import Filter
 from titlegen.units import plural
 

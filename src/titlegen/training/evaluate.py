@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import titlegen.training.data as data
 from titlegen import dataset, encoding, runs
 from titlegen.errors import TitlegenError
 from titlegen.runs import Run
-from titlegen.training import data
 from titlegen.training.config import EVAL_WINDOWS, WINDOW
 
 
@@ -23,7 +23,7 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
     """The run's loss on ``source`` (every title, framed as the run was trained), or, without
     one, on its held-out titles exactly as ``train`` scores them (the same windows), so the
     figure matches the validation loss train reported for the checkpoint."""
-    from titlegen.training import graph as graphs
+    import titlegen.training.graph as graphs
 
     run.checkpoint()  # a missing or damaged one is reported before TensorFlow starts
     form = run.format()

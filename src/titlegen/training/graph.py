@@ -164,7 +164,7 @@ class Graph:
     def sample(self, start: list[int], stops: list[bytes], vocabulary: list[bytes]) -> list[int]:
         """One sample of up to ``SAMPLE_LENGTH`` tokens after ``start``, as gpt-2-simple's
         training samples (temperature 1, top-k 40), from the weights being trained."""
-        from titlegen.sampling import graph as sampling_graph
+        import titlegen.sampling.graph as sampling_graph
 
         tf = runtime.tensorflow()
         if self.sampler is None:

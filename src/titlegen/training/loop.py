@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import titlegen.models.download as download
+import titlegen.training.metrics as metrics
 from titlegen import __version__, dataset, encoding, runs
 from titlegen.errors import TitlegenError
-from titlegen.models import download
 from titlegen.runs import Best, Run
-from titlegen.training import metrics
 from titlegen.training.config import (
     EVAL_WINDOWS,
     RESTORE,
@@ -192,7 +192,7 @@ class _Session:
 
     def prepare(self) -> None:
         """Read, split, frame and encode the dataset with the vocabulary the run trains with."""
-        from titlegen.training import graph as graphs
+        import titlegen.training.graph as graphs
 
         options = self.options
         self.model_files = self.run_.folder if self.resuming else self._model_files_source()
@@ -223,7 +223,7 @@ class _Session:
             return self._run()
 
     def _run(self) -> Result:
-        from titlegen.training import graph as graphs
+        import titlegen.training.graph as graphs
 
         run, options, data, window = self.run_, self.options, self.data, self.window
         precision = graphs.choose_precision(options.precision)
@@ -263,7 +263,7 @@ class _Session:
             stopped,
         )
         if run.metrics_file.is_file():
-            from titlegen.training import plot
+            import titlegen.training.plot as plot
 
             result = replace(result, plot=plot.write(run))
         return result
