@@ -219,6 +219,13 @@ def _child(cwd: Path, *args: str) -> subprocess.Popen:
     )
 
 
+def _training(cwd: Path, titles_csv: Path, model: Path, *args: str) -> subprocess.Popen:
+    """A `titlegen train` in a child process that would go on for a long time, into cwd/ck."""
+    return _child(cwd, "train", str(titles_csv), "--model", model.name, "--model-dir",
+                  str(model.parent), "--checkpoint-dir", "ck", "--steps", "100000",
+                  "--accumulate-gradients", "1", "--print-every", "1", *args)  # fmt: skip
+
+
 def _wait_for_steps(process: subprocess.Popen, count: int) -> None:
     seen = 0
     for line in process.stderr:
@@ -262,10 +269,7 @@ def test_ctrl_c_saves_exits_130_and_prints_a_command_that_goes_on(tiny_model, ti
 
 
 def test_kill_9_leaves_a_run_that_loads_and_goes_on(tiny_model, titles_csv, tmp_path):
-    process = _child(tmp_path, "train", str(titles_csv), "--model", "tiny", "--model-dir",
-                     str(tiny_model.parent), "--checkpoint-dir", "ck", "--steps", "100000",
-                     "--accumulate-gradients", "1", "--print-every", "1", "--save-every",
-                     "1")  # fmt: skip
+    process = _training(tmp_path, titles_csv, tiny_model, "--save-every", "1")
     try:
         _wait_for_steps(process, 6)
         process.send_signal(signal.SIGKILL)
@@ -369,10 +373,7 @@ def test_encode_frames_titles_as_train_does(titles_csv, tiny_model, tmp_path):
 def test_generate_reads_a_run_while_it_is_trained(tiny_model, titles_csv, tmp_path):
     # Saving every step, the run's checkpoint is replaced (and the older one removed) while
     # generate loads it: generate must always find a complete one.
-    process = _child(tmp_path, "train", str(titles_csv), "--model", "tiny", "--model-dir",
-                     str(tiny_model.parent), "--checkpoint-dir", "ck", "--steps", "100000",
-                     "--accumulate-gradients", "1", "--print-every", "1", "--save-every",
-                     "1")  # fmt: skip
+    process = _training(tmp_path, titles_csv, tiny_model, "--save-every", "1")
     try:
         _wait_for_steps(process, 3)
         for seed in range(4):
@@ -428,10 +429,8 @@ def test_a_fresh_start_killed_before_its_first_save_leaves_a_run_that_loads(
     other_base, tiny_model, titles_csv, tmp_path
 ):
     assert train_cli(titles_csv, tiny_model, tmp_path / "ck", "--steps", "2").exit_code == 0
-    process = _child(tmp_path, "train", str(titles_csv), "--model", "124M", "--model-dir",
-                     str(tiny_model.parent), "--checkpoint-dir", "ck", "--restore-from", "fresh",
-                     "--steps", "100000", "--save-every", "100000", "--accumulate-gradients",
-                     "1", "--print-every", "1")  # fmt: skip
+    process = _training(tmp_path, titles_csv, other_base, "--restore-from", "fresh",
+                        "--save-every", "100000")  # fmt: skip
     try:
         _wait_for_steps(process, 3)
         process.send_signal(signal.SIGKILL)
