@@ -225,3 +225,15 @@ def test_bad_input(args, message, code, tmp_path, trained):
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_records_carry_the_seed_even_when_none_was_given(trained, tmp_path):
+    where = ["--run-name", trained[0].name, "--checkpoint-dir", str(trained[0].parent)]
+    out = tmp_path / "titles.jsonl"
+    made = CliRunner().invoke(cli, ["generate", *where, "--nsamples", "3", "-o", str(out)])
+    assert made.exit_code == 0, made.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    seed = records[0]["seed"]
+    assert isinstance(seed, int) and all(r["seed"] == seed for r in records)
+    again = CliRunner().invoke(cli, ["generate", *where, "--nsamples", "3", "--seed", str(seed)])
+    assert again.stdout.splitlines() == [r["title"] for r in records]

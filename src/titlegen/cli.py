@@ -839,6 +839,10 @@ def generate(
     always does with rows where the model began another document (counted on standard error).
     Plain gpt-2-simple runs and base models work too.
     """
+    if options["seed"] is None:  # drawn here, so the records of -o say how to make them again
+        import secrets
+
+        options["seed"] = secrets.randbelow(2**31)
     settings = sampling.SampleOptions(**options)
     settings.check()
     if settings.ignored():
