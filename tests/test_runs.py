@@ -497,3 +497,15 @@ def test_warmup_and_cosine_go_on_across_a_resume(tiny_model, titles_csv, tmp_pat
     rates = [r.learning_rate for r in read_metrics(Run(tmp_path / "run1")) if r.step > 6]
     expected = [learning_rate(s, 10, peak=1e-3, warmup=2, schedule="cosine") for s in range(6, 10)]
     assert rates == pytest.approx(expected, rel=1e-4)  # no second warmup
+
+
+def test_keep_best_can_be_turned_off_again(tiny_model, titles_csv, tmp_path):
+    first = train_cli(titles_csv, tiny_model, tmp_path, "--steps", "2", "--keep-best")
+    assert first.exit_code == 0, first.output
+    again = run("train", str(titles_csv), *at(tmp_path / "run1"), "--steps", "2",
+                "--no-keep-best")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "keep best off (was on)" in again.output
+    (tmp_path / "run1" / "titles.csv").unlink()
+    scored = run("evaluate", *at(tmp_path / "run1"))
+    assert scored.exit_code == 1 and "Name a DATASET to score it on." in scored.output

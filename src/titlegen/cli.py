@@ -379,6 +379,7 @@ def new_model_command(
     can be trained with titlegen train (or gpt-2-simple) from
     scratch: small ones learn titles in minutes on a CPU, without downloading anything.
     """
+    new_model.Shape(**shape).check()  # before the message that work has begun
     click.echo(f"Learning a vocabulary from {source} and initialising the weights...", err=True)
     hparams = new_model.create(
         name,
@@ -616,8 +617,8 @@ Examples:
     help="Steps between validation losses (and at the last step).",
 )
 @click.option(
-    "--keep-best",
-    is_flag=True,
+    "--keep-best/--no-keep-best",
+    default=False,
     help="Save only checkpoints that lower the validation loss: the run ends at its best.",
 )
 @click.option(
@@ -904,7 +905,7 @@ Examples:
 )
 @run_options
 def subreddits(run_name: str | None, checkpoint_dir: Path) -> None:
-    """List the subreddits a run was trained on, with their titles.
+    """List the subreddits a run was trained on, with their title counts.
 
     These are the names generate --subreddit accepts.
     """

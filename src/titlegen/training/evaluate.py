@@ -31,7 +31,10 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
     hparams = graphs.load_hparams(run.folder)
     limit = None
     if source is None:
-        held = [row for row, is_held in run.titles() if is_held]
+        try:
+            held = [row for row, is_held in run.titles() if is_held]
+        except runs.RunError as error:
+            raise TitlegenError(f"{error} Name a DATASET to score it on.") from error
         if not held:
             raise TitlegenError(
                 f"{run.name} held no titles out (--val-fraction 0): name a DATASET."
