@@ -226,6 +226,15 @@ def _training(cwd: Path, titles_csv: Path, model: Path, *args: str) -> subproces
                   "--accumulate-gradients", "1", "--print-every", "1", *args)  # fmt: skip
 
 
+def _kill_9_after_steps(process: subprocess.Popen, count: int) -> None:
+    try:
+        _wait_for_steps(process, count)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+
+
 def _wait_for_steps(process: subprocess.Popen, count: int) -> None:
     seen = 0
     for line in process.stderr:
@@ -270,12 +279,7 @@ def test_ctrl_c_saves_exits_130_and_prints_a_command_that_goes_on(tiny_model, ti
 
 def test_kill_9_leaves_a_run_that_loads_and_goes_on(tiny_model, titles_csv, tmp_path):
     process = _training(tmp_path, titles_csv, tiny_model, "--save-every", "1")
-    try:
-        _wait_for_steps(process, 6)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        process.kill()
+    _kill_9_after_steps(process, 6)
     folder = tmp_path / "ck" / "run1"
     rows_before = read_metrics(Run(folder))
     assert len(rows_before) >= 6
@@ -431,12 +435,7 @@ def test_a_fresh_start_killed_before_its_first_save_leaves_a_run_that_loads(
     assert train_cli(titles_csv, tiny_model, tmp_path / "ck", "--steps", "2").exit_code == 0
     process = _training(tmp_path, titles_csv, other_base, "--restore-from", "fresh",
                         "--save-every", "100000")  # fmt: skip
-    try:
-        _wait_for_steps(process, 3)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        process.kill()
+    _kill_9_after_steps(process, 3)
     folder = tmp_path / "ck" / "run1"
     scored = run("evaluate", *at(folder))
     assert scored.exit_code == 0, scored.output  # hparams and weights of one model
