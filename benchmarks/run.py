@@ -202,14 +202,15 @@ def setup() -> None:
         titlegen("encode", "titles.csv", "titles.npz", "--model", "small")
     if not (WORK / "models" / "gpt124" / "checkpoint").is_file():
         log("writing a 124M-shaped model with random weights")
-        make_124m_shaped(WORK / "models" / "gpt124")
+        make_shaped(WORK / "models" / "gpt124")
     if not (WORK / "corpus.txt").is_file():
         make_corpus(WORK / "corpus.txt", 10_000_000)
 
 
-def make_124m_shaped(folder: Path) -> None:
-    """GPT-2 124M's shape (12 layers, 768 wide, 50,257 tokens) with random weights; the
-    vocabulary is learned from the titles and padded with unreachable tokens to 50,257."""
+def make_shaped(folder: Path, n_layer: int = 12, n_embd: int = 768, n_head: int = 12) -> None:
+    """A GPT-2 shape (by default 124M's: 12 layers, 768 wide) with 50,257 tokens, 1,024
+    positions and random weights; the vocabulary is learned from the titles and padded with
+    unreachable tokens to 50,257. Needs titles.csv (setup makes it)."""
     from titlegen import dataset
     from titlegen.models import new_model
 
@@ -221,7 +222,8 @@ def make_124m_shaped(folder: Path) -> None:
     encoder[END] = 50256
     folder.mkdir(parents=True, exist_ok=True)
     new_model.write_vocabulary(folder, encoder, merges)
-    hparams = {"n_vocab": 50257, "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_layer": 12}
+    hparams = {"n_vocab": 50257, "n_ctx": 1024, "n_embd": n_embd, "n_head": n_head,
+               "n_layer": n_layer}  # fmt: skip
     (folder / "hparams.json").write_text(json.dumps(hparams))
     new_model.write_checkpoint(folder, hparams, seed=0)
 
