@@ -480,6 +480,9 @@ Examples:
   titlegen train data/reddit_titles.csv --steps 500          # run1 goes on, same settings
   titlegen train data/titles.npz --restore-from fresh --overwrite
   titlegen train data/reddit_titles.csv --model 355M --precision fp16 --xla   # on a GPU
+  titlegen train data/reddit_titles.csv --model 1558M --memory 16GB   # picks what fits
+  titlegen train data/reddit_titles.csv --model 774M --gradient-checkpointing \\
+      --optimizer adafactor --learning-rate 1e-4
   titlegen train data/reddit_titles.csv --keep-best --early-stop 5 --lr-schedule cosine
 """,
 )
@@ -519,7 +522,7 @@ Examples:
     type=click.FloatRange(min=0, min_open=True),
     default=training.config.LEARNING_RATE,
     show_default=True,
-    help="Adam's step size; 1e-5 suits less than 1 MB of text.",
+    help="The optimizer's step size; 1e-5 suits less than 1 MB of text.",
 )
 @click.option(
     "--batch-size",
@@ -546,6 +549,32 @@ Examples:
     "--only-train-transformer-layers",
     is_flag=True,
     help="Freeze the embeddings (saves memory on large models).",
+)
+@click.option(
+    "--train-layers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Train only the last N transformer blocks (the embeddings stay as they are), for the "
+    "largest models on small cards; 0 = all.",
+)
+@click.option(
+    "--gradient-checkpointing/--no-gradient-checkpointing",
+    default=False,
+    show_default=True,
+    help="Recompute each block's activations in the backward pass instead of keeping them: "
+    "a fraction of the memory, about a third slower.",
+)
+@click.option(
+    "--memory",
+    default="auto",
+    show_default=True,
+    metavar="auto|SIZE|off",
+    help="auto: print what a step needs and, if that does not fit the GPU (or the free RAM), "
+    "turn on in this order gradient checkpointing, Adafactor, frozen embeddings, fewer "
+    "trained blocks (never an option given here); SIZE (16GB): plan for that much; off: "
+    "change nothing.",
 )
 @click.option("--multi-gpu", is_flag=True, help="Spread the model over all visible GPUs.")
 @click.option(

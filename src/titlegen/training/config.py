@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from titlegen import paths
+from titlegen import paths, units
 from titlegen.errors import TitlegenError
 
 MODEL = "124M"
@@ -33,11 +33,11 @@ EVAL_EVERY = 100  # steps between validation losses
 EVAL_WINDOWS = 32  # validation windows per evaluation (the same ones each time)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SCHEDULES = ("constant", "cosine")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "adafactor")
 RESTORE = ("latest", "fresh")  # or a folder that holds a checkpoint
 
 # One command's options, never carried over to the next train of the run.
-SESSION = ("run_name", "checkpoint_dir", "steps", "restore_from", "overwrite")
+SESSION = ("run_name", "checkpoint_dir", "steps", "restore_from", "overwrite", "memory")
 PLACES = ("model_dir",)  # where things are, not how the run trains: changing it is not news
 LABELS = {"lr_schedule": "learning rate schedule", "val_fraction": "validation fraction"}
 
@@ -53,8 +53,11 @@ class TrainOptions:
     learning_rate: float = LEARNING_RATE
     batch_size: int = BATCH_SIZE
     accumulate_gradients: int = ACCUMULATE_GRADIENTS
-    optimizer: str = "adam"
+    optimizer: str = "adam"  # adafactor: a few MB of state instead of 8 bytes per parameter
     only_train_transformer_layers: bool = False
+    train_layers: int = 0  # only the last N transformer blocks; 0 = all (as gpt-2-simple)
+    gradient_checkpointing: bool = False  # recompute activations: far less memory, ~1/3 slower
+    memory: str = "auto"  # auto, off, or a size such as 16GB: see training.memory
     multi_gpu: bool = False
     print_every: int = PRINT_EVERY
     save_every: int = SAVE_EVERY
@@ -80,10 +83,12 @@ class TrainOptions:
             _at_least(name, getattr(self, name), 1)
         for name in ("eval_every",):
             _at_least(name, getattr(self, name), 1)
-        for name in ("sample_every", "early_stop", "warmup_steps"):
+        for name in ("sample_every", "early_stop", "warmup_steps", "train_layers"):
             _at_least(name, getattr(self, name), 0)
         if not self.learning_rate > 0:
             raise TitlegenError(f"--learning-rate must be above 0, not {self.learning_rate}.")
+        if self.memory not in ("auto", "off"):
+            units.parse_size(self.memory)  # a size, or one sentence saying how to write one
         _one_of("precision", self.precision, PRECISIONS)
         _one_of("lr_schedule", self.lr_schedule, SCHEDULES)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)

@@ -1,11 +1,13 @@
-"""The training graph: gpt-2-simple's ``finetune``, rewritten so it can evaluate.
+"""The training graph: gpt-2-simple's ``finetune``, rewritten so it can evaluate and fit large
+models.
 
-The same network (gpt-2-simple's ``model.model``), loss, optimizers (Adam or SGD, gradient
-accumulation with its ``AccumulatingOptimizer``), variables and checkpoint layout (``model-N``,
-``counter``, the base model's hparams/encoder/vocab copied in), so a run loads in plain
-gpt-2-simple and can be resumed by either. What it adds: a loss on held-out tokens, a learning
-rate fed every step (warmup, cosine decay), saving only improvements (``--keep-best``), fp16
-loss scaling with or without accumulation, and progress by callback instead of prints.
+The same network (gpt-2-simple's, :mod:`titlegen.training.model`), loss, optimizers (Adam or
+SGD, gradient accumulation with its ``AccumulatingOptimizer``), variables and checkpoint layout
+(``model-N``, ``counter``, the base model's hparams/encoder/vocab copied in), so a run loads in
+plain gpt-2-simple and can be resumed by either. What it adds: a loss on held-out tokens, a
+learning rate fed every step (warmup, cosine decay), saving only improvements (``--keep-best``),
+fp16 loss scaling with or without accumulation, progress by callback instead of prints, and for
+the large models gradient checkpointing, Adafactor and training only the last blocks.
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ class Graph:
 
     def __post_init__(self) -> None:
         tf = runtime.tensorflow()
-        from gpt_2_simple.src import model
         from gpt_2_simple.src.accumulate import AccumulatingOptimizer
+
+        import titlegen.training.model as model
 
         options = self.options
         self.graph = tf.Graph()
@@ -96,22 +99,20 @@ class Graph:
                 tf.compat.v1.set_random_seed(options.seed)
             self.context = tf.compat.v1.placeholder(tf.int32, [options.batch_size, None])
             gpus = _gpus() if options.multi_gpu else []
-            logits = model.model(hparams=self.hparams, X=self.context, gpus=gpus)["logits"]
+            logits = model.logits(
+                self.hparams,
+                self.context,
+                checkpointing=options.gradient_checkpointing,
+                gpus=gpus,
+            )
             self.loss = tf.reduce_mean(_token_losses(self.context, logits))
             # Evaluation reads the same variables (reuse): no second copy of the weights.
             self.eval_context, self.eval_sum = _evaluation(self.hparams, reuse=True)
 
             all_vars = [v for v in tf.compat.v1.trainable_variables() if "model" in v.name]
-            train_vars = (
-                [v for v in all_vars if "/h" in v.name]
-                if options.only_train_transformer_layers
-                else all_vars
-            )
+            train_vars = trained(all_vars, options, self.hparams.n_layer)
             self.learning_rate = tf.compat.v1.placeholder(tf.float32, [])
-            if options.optimizer == "sgd":
-                opt = tf.compat.v1.train.GradientDescentOptimizer(self.learning_rate)
-            else:
-                opt = tf.compat.v1.train.AdamOptimizer(self.learning_rate)
+            opt = _optimizer(options.optimizer, self.learning_rate)
             if self.precision.name == "fp16":
                 # Scales the loss in compute_gradients; apply_gradients unscales and skips a
                 # step whose gradients overflowed, halving the scale (dynamic loss scaling).
@@ -129,13 +130,17 @@ class Graph:
                 var_list=all_vars,
                 max_to_keep=1,
                 save_relative_paths=True,  # a run can move
+                # One variable at a time: restoring all at once holds a second copy of the
+                # weights (6 GB for 1558M) while they are assigned.
+                restore_sequentially=True,
             )
             self.session = tf.compat.v1.Session(config=session_config(self.precision, options.xla))
             self.session.run(tf.compat.v1.global_variables_initializer())
         self.sampler: Any = None
 
     def restore(self, checkpoint: str) -> None:
-        runs.restore(self.saver, self.session, checkpoint)
+        with self.graph.as_default():  # a graph's Saver, whether or not eager mode is on
+            runs.restore(self.saver, self.session, checkpoint)
 
     def step(self, batches: list[np.ndarray], learning_rate: float) -> float:
         """One optimizer step over ``batches`` (one per accumulated gradient); the mean loss."""
@@ -157,7 +162,8 @@ class Graph:
         """gpt-2-simple's checkpoint: ``model-STEP`` and the ``counter`` file. TensorFlow writes
         the checkpoint's files before it points ``checkpoint`` at them, so a process killed
         mid-save leaves the previous checkpoint loadable."""
-        path = self.saver.save(self.session, str(run.folder / "model"), global_step=step)
+        with self.graph.as_default():
+            path = self.saver.save(self.session, str(run.folder / "model"), global_step=step)
         run.write_counter(step)
         return path
 
@@ -186,6 +192,29 @@ class Graph:
         self.session.close()
 
 
+def trained(variables: list[Any], options: TrainOptions, n_layer: int) -> list[Any]:
+    """The variables a step changes (see :func:`titlegen.training.model.trains`)."""
+    import titlegen.training.model as model
+
+    return [
+        v
+        for v in variables
+        if model.trains(v.name, n_layer, options.train_layers,
+                        options.only_train_transformer_layers)
+    ]  # fmt: skip
+
+
+def _optimizer(name: str, learning_rate: Any) -> Any:
+    tf = runtime.tensorflow()
+    if name == "sgd":
+        return tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
+    if name == "adafactor":
+        import titlegen.training.adafactor as adafactor
+
+        return adafactor.Adafactor(learning_rate)
+    return tf.compat.v1.train.AdamOptimizer(learning_rate)
+
+
 class EvalGraph:
     """The model and its loss only, for ``titlegen evaluate``: no optimizer, no slots."""
 
@@ -200,7 +229,8 @@ class EvalGraph:
             self.session = tf.compat.v1.Session(config=session_config())
 
     def restore(self, checkpoint: str) -> None:
-        runs.restore(self.saver, self.session, checkpoint)
+        with self.graph.as_default():  # a graph's Saver, whether or not eager mode is on
+            runs.restore(self.saver, self.session, checkpoint)
 
     def evaluate(self, tokens: np.ndarray, *, limit: int | None = None) -> tuple[float, int]:
         return _evaluate(self, tokens, limit)

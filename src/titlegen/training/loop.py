@@ -114,7 +114,7 @@ def _train_locked(run, source, given, checkpoint_dir, on_progress, on_message) -
         ) from error
     start_from = _starting_checkpoint(run, options, resuming)
     session = _Session(run, source, options, resuming, start_from, on_progress, on_message)
-    session.prepare()  # the data is checked before anything is written
+    session.prepare(set(given))  # the data and the memory are checked before anything is written
     if changes:
         on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
     return session.run()
@@ -190,8 +190,10 @@ class _Session:
         self.stop_signal = 0
         self.saved: int | None = None  # the step this command last saved
 
-    def prepare(self) -> None:
-        """Read, split, frame and encode the dataset with the vocabulary the run trains with."""
+    def prepare(self, given: set[str]) -> None:
+        """Read, split, frame and encode the dataset with the vocabulary the run trains with;
+        plan the memory (``given``: the options set on the command line, which the plan never
+        changes)."""
         import titlegen.training.graph as graphs
 
         options = self.options
@@ -215,6 +217,30 @@ class _Session:
         if self.resuming:
             _check_same_documents(self.run_, self.source, data)
         self.data, self.window, self.vocabulary, self.hparams = data, window, vocabulary, hparams
+        self._plan_memory(given)
+
+    def _plan_memory(self, given: set[str]) -> None:
+        import titlegen.training.memory as memory
+
+        options, hparams = self.options, self.hparams
+        if options.train_layers > hparams.n_layer:
+            raise TitlegenError(
+                f"--train-layers {options.train_layers} is more than the model's "
+                f"{plural(hparams.n_layer, 'block')}."
+            )
+        self.device = memory.device(options)
+        self.options, self.plan, changes = memory.fit(
+            hparams, options, self.window, given, self.device
+        )
+        self.memory_notes = [
+            f"Memory plan for one step on {self.device.describe()}: {self.plan.describe()} "
+            f"({memory.describe(self.options)})."
+        ]
+        if changes:
+            self.memory_notes.append(
+                f"To fit in {memory.gb(self.device.available or 0)}, --memory auto chose: "
+                f"{'; '.join(changes)}. An option given on the command line is never changed."
+            )
 
     def run(self) -> Result:
         """Train, with Ctrl-C and SIGTERM asking to stop (after the step under way) from the
@@ -228,6 +254,8 @@ class _Session:
         run, options, data, window = self.run_, self.options, self.data, self.window
         precision = graphs.choose_precision(options.precision)
         self.on_message(_describe(self.source, data, precision, options))
+        for note in self.memory_notes:
+            self.on_message(note)
         self.graph = graphs.Graph(options, precision, self.hparams, window)
         stopped = False
         self.on_message(f"Loading checkpoint {self.start_from}")
@@ -368,6 +396,8 @@ class _Session:
             )
             batches = self.stream.windows(options.batch_size * options.accumulate_gradients)
             loss = self.graph.step(_split(batches, options.accumulate_gradients), rate)
+            if done == 1:
+                self._say_peak()
             average = (average[0] * 0.99 + loss, average[1] * 0.99 + 1)
             last = done == options.steps
             evaluate = bool(self.data.val.size) and (step % options.eval_every == 0 or last)
@@ -393,6 +423,17 @@ class _Session:
                 return True
         self._finish(self.start + done, val_loss)
         return False
+
+    def _say_peak(self) -> None:
+        import titlegen.training.memory as memory
+
+        peak = memory.peak(self.device)
+        if peak is not None:
+            where = "GPU memory" if self.device.gpu else "resident memory of this process"
+            self.on_message(
+                f"Peak {where} after the first step: {memory.gb(peak)} (planned "
+                f"{memory.gb(self.plan.total)})."
+            )
 
     def _measure_start(self, log: metrics.Log) -> None:
         """The validation loss of the weights training starts from: a new run's is its first

@@ -1,0 +1,246 @@
+"""What a training step needs in memory, before anything is loaded, and what fits the device.
+
+The plan counts float32 bytes (weights and optimizer state stay float32 in every precision):
+
+- weights: every parameter, 4 bytes;
+- optimizer state: Adam's two moments, 8 bytes per trained parameter; Adafactor's factored
+  second moment, a row and a column per matrix (a few MB); SGD none;
+- gradients: 4 bytes per trained parameter, and as much again for gradient accumulation's sums;
+- activations: what the backward pass keeps, per window of ``batch x window`` tokens: about
+  ``ACTIVATION_FLOATS`` floats per token and width and ``ATTENTION_FLOATS`` per head and token
+  pair, in every block, or with gradient checkpointing each block's input and one block at a
+  time; and the logits, their softmax and its gradient (the vocabulary is 50,257 wide);
+- the runtime: TensorFlow itself, and on a GPU its CUDA context.
+
+The coefficients were fitted to the peak resident memory of one step measured at GPT-2's four
+shapes on a CPU (``make bench-memory``, BENCHMARKS.md); on a GPU the same tensors live in its
+memory. ``--memory auto`` changes, in this order, what the command line did not set: gradient
+checkpointing, then Adafactor, then training the transformer blocks only, then fewer of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import titlegen.training.model as model
+from titlegen import runtime
+from titlegen.errors import TitlegenError
+from titlegen.training.config import TrainOptions
+from titlegen.units import parse_size, plural
+
+FLOAT = 4  # bytes: weights, gradients and optimizer state are float32 in every precision
+ACTIVATION_FLOATS = 32  # kept per token and unit of width in a block (norms, MLP, projections)
+ATTENTION_FLOATS = 4  # attention score matrices kept per block (scores, mask, softmax)
+LOGIT_FLOATS = 4  # logits, their slice, softmax and gradient: per token and vocabulary entry
+RUNTIME = 700 * 10**6  # TensorFlow and Python (CPU), or the CUDA context (GPU)
+HEADROOM = 0.9  # plan to use at most this share of the device's memory
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str  # "the CPU", "GPU 0 (NVIDIA A100-SXM4-40GB)"
+    available: int | None  # bytes; None when it could not be read
+    gpu: bool
+    told: bool = False  # --memory SIZE: the size given, not the device's
+
+    def describe(self) -> str:
+        if self.available is None:
+            return f"{self.name} (memory unknown)"
+        what = "given with --memory" if self.told else "available"
+        return f"{self.name} ({gb(self.available)} {what})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    weights: int
+    optimizer: int
+    gradients: int
+    activations: int
+    runtime: int = RUNTIME
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.optimizer + self.gradients + self.activations + self.runtime
+
+    def describe(self) -> str:
+        return (
+            f"weights {gb(self.weights)}, optimizer state {gb(self.optimizer)}, gradients "
+            f"{gb(self.gradients)}, activations {gb(self.activations)}, runtime "
+            f"{gb(self.runtime)}: {gb(self.total)}"
+        )
+
+
+def gb(size: float) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 0.95e8 else f"{size / 1e6:.0f} MB"
+
+
+def plan(hparams: Any, options: TrainOptions, window: int) -> Plan:
+    """The bytes one training step needs with ``options``."""
+    shapes = model.variables(hparams)
+    trained = {
+        name: shape
+        for name, shape in shapes.items()
+        if model.trains(name, hparams.n_layer, options.train_layers,
+                        options.only_train_transformer_layers)
+    }  # fmt: skip
+    weights = FLOAT * sum(_count(shape) for shape in shapes.values())
+    gradients = FLOAT * sum(_count(shape) for shape in trained.values())
+    if options.optimizer == "adam":
+        state = 2 * gradients
+    elif options.optimizer == "adafactor":
+        state = FLOAT * sum(_factored(shape) for shape in trained.values())
+    else:
+        state = 0
+    if options.accumulate_gradients > 1:
+        gradients *= 2  # the running sums, beside each batch's gradients
+    return Plan(weights, state, gradients, _activations(hparams, options, window))
+
+
+def _activations(hparams: Any, options: TrainOptions, window: int) -> int:
+    batch, width, heads = options.batch_size, hparams.n_embd, hparams.n_head
+    layers = hparams.n_layer
+    tokens = batch * window
+    block = ACTIVATION_FLOATS * tokens * width + ATTENTION_FLOATS * batch * heads * window**2
+    through = options.train_layers or layers  # the backward pass stops below the trained blocks
+    if options.gradient_checkpointing:
+        kept = layers * tokens * width + block  # block inputs, and one block recomputed
+    else:
+        kept = through * block + (layers - through) * tokens * width
+    logits = LOGIT_FLOATS * tokens * hparams.n_vocab
+    return FLOAT * (kept + logits)
+
+
+def _count(shape: tuple[int, ...]) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def _factored(shape: tuple[int, ...]) -> int:
+    """Adafactor's state for a weight: a row and a column for a matrix, else a full copy."""
+    dims = [size for size in shape if size > 1]
+    return dims[0] + dims[1] if len(dims) >= 2 else _count(shape)
+
+
+def device(options: TrainOptions) -> Device:
+    """What the settings must fit: the GPU's memory (all GPUs' with --multi-gpu), else the
+    RAM available now, or the size given with ``--memory``."""
+    tf = runtime.tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    if options.memory not in ("auto", "off"):
+        name = "GPU" if gpus else "the CPU"
+        return Device(name, parse_size(options.memory), bool(gpus), told=True)
+    if gpus:
+        return _gpu_memory(gpus, options.multi_gpu)
+    import psutil
+
+    return Device("the CPU", psutil.virtual_memory().available, gpu=False)
+
+
+def _gpu_memory(gpus: list[Any], every: bool) -> Device:
+    try:
+        from tensorflow.python.client import device_lib  # the one place TF reports GPU memory
+
+        limits = [d.memory_limit for d in device_lib.list_local_devices() if d.device_type == "GPU"]
+        details = runtime.tensorflow().config.experimental.get_device_details(gpus[0])
+    except Exception:  # the figure is advice: a TensorFlow without it still trains
+        limits, details = [], {}
+    name = f"GPU 0 ({details.get('device_name', gpus[0].name)})"
+    if every and len(gpus) > 1:
+        name = f"{len(gpus)} GPUs"
+    available = (sum(limits) if every else limits[0]) if limits else None
+    return Device(name, available, gpu=True)
+
+
+def fit(
+    hparams: Any, options: TrainOptions, window: int, given: set[str], where: Device
+) -> tuple[TrainOptions, Plan, list[str]]:
+    """``options`` changed, with ``--memory auto``, until their plan fits ``where``: the
+    cheapest change first, never an option in ``given``; and what was changed and why. Raises
+    TitlegenError when they cannot fit."""
+    needed = plan(hparams, options, window)
+    if options.memory == "off" or where.available is None:
+        return options, needed, []
+    room = int(where.available * HEADROOM)
+    if needed.total <= room:
+        return options, needed, []
+    changes: list[str] = []
+    for change in _cheapest_first(hparams, options, given):
+        before, options = needed, dataclasses.replace(options, **change)
+        needed = plan(hparams, options, window)
+        changes.append(f"{_say(change)} ({gb(before.total)} -> {gb(needed.total)})")
+        if needed.total <= room:
+            return options, needed, changes
+    raise TitlegenError(
+        f"Training a {hparams.n_layer}-layer, {hparams.n_embd}-wide GPT-2 needs "
+        f"{gb(needed.total)} ({needed.describe()}, {describe(options)}) and {where.describe()} "
+        f"allows {gb(room)}: {_advice(given)}"
+    )
+
+
+def _cheapest_first(hparams: Any, options: TrainOptions, given: set[str]) -> list[dict[str, Any]]:
+    """The changes ``--memory auto`` may make, cheapest first."""
+    steps: list[dict[str, Any]] = []
+    if "gradient_checkpointing" not in given and not options.gradient_checkpointing:
+        steps.append({"gradient_checkpointing": True})
+    if "optimizer" not in given and options.optimizer == "adam":
+        steps.append({"optimizer": "adafactor"})
+    if "train_layers" not in given and not options.train_layers:
+        if "only_train_transformer_layers" not in given:
+            steps.append({"only_train_transformer_layers": True})
+        steps += [{"train_layers": n} for n in range(hparams.n_layer - 1, 0, -1)]
+    return steps
+
+
+def _say(change: dict[str, Any]) -> str:
+    (name, value), *_ = change.items()
+    if name == "gradient_checkpointing":
+        return "gradient checkpointing on"
+    if name == "optimizer":
+        return f"the {value} optimizer"
+    if name == "only_train_transformer_layers":
+        return "the embeddings frozen"
+    return f"only the last {plural(value, 'block')} trained"
+
+
+def describe(options: TrainOptions) -> str:
+    """The settings that decide the memory, in words."""
+    layers = (
+        f"the last {plural(options.train_layers, 'block')}"
+        if options.train_layers
+        else "the blocks only"
+        if options.only_train_transformer_layers
+        else "every layer"
+    )
+    return (
+        f"{options.optimizer}, {layers} trained, gradient checkpointing "
+        f"{'on' if options.gradient_checkpointing else 'off'}, batch {options.batch_size}"
+    )
+
+
+def _advice(given: set[str]) -> str:
+    if given & {"optimizer", "train_layers", "gradient_checkpointing", "batch_size"}:
+        return (
+            "leave out --optimizer, --train-layers, --no-gradient-checkpointing and "
+            "--batch-size so --memory auto can choose, train a smaller model, or pass "
+            "--memory off to try anyway."
+        )
+    return "train a smaller model, or pass --memory off to try anyway."
+
+
+def peak(where: Device) -> int | None:
+    """The most memory this process has held so far: the GPU allocator's peak on a GPU, the
+    peak resident set on a CPU."""
+    if where.gpu:
+        try:
+            return int(runtime.tensorflow().config.experimental.get_memory_info("GPU:0")["peak"])
+        except (ValueError, RuntimeError):
+            return None
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024  # macOS counts bytes, Linux KiB
