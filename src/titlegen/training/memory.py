@@ -142,18 +142,31 @@ def device(options: TrainOptions) -> Device:
 
 
 def _gpu_memory(gpus: list[Any], every: bool) -> Device:
-    try:
-        from tensorflow.python.client import device_lib  # the one place TF reports GPU memory
+    """The free memory of the first visible GPU (of every visible GPU with ``every``), from
+    NVIDIA's management library (``titlegen[gpu]`` installs it): asking TensorFlow would
+    reserve the memory it is asked about."""
+    import os
 
-        limits = [d.memory_limit for d in device_lib.list_local_devices() if d.device_type == "GPU"]
-        details = runtime.tensorflow().config.experimental.get_device_details(gpus[0])
-    except Exception:  # the figure is advice: a TensorFlow without it still trains
-        limits, details = [], {}
+    tf = runtime.tensorflow()
+    details = tf.config.experimental.get_device_details(gpus[0])
     name = f"GPU 0 ({details.get('device_name', gpus[0].name)})"
     if every and len(gpus) > 1:
         name = f"{len(gpus)} GPUs"
-    available = (sum(limits) if every else limits[0]) if limits else None
-    return Device(name, available, gpu=True)
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+        order = [int(i) for i in visible.split(",") if i.strip().isdigit()] or list(
+            range(len(gpus))
+        )  # TensorFlow's GPU:N is the N-th visible device; NVML counts them all
+        free = [
+            pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(i)).free
+            for i in order[: len(gpus) if every else 1]
+        ]
+    except Exception:  # no NVML (not installed, not NVIDIA): the plan is printed, not enforced
+        return Device(name, None, gpu=True)
+    return Device(name, sum(free), gpu=True)
 
 
 def fit(
