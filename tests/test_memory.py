@@ -210,7 +210,9 @@ def test_train_prints_its_plan_and_the_peak(tiny_model, titles_csv, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     plan = re.search(
-        r"Memory plan for one step on the CPU \((.+?) available\): weights", result.output
+        r"Memory plan for one step on the CPU \(([\d.]+) GB of RAM, ([\d.]+) GB free now\): "
+        r"weights",
+        result.output,
     )
     assert plan, result.output
     assert "adafactor, every layer trained, gradient checkpointing on, batch 1" in result.output
@@ -255,6 +257,7 @@ def test_one_copy_of_the_weights(tiny_model, accumulate, optimizer):
     )
     graph = graphs.Graph(options, Precision("fp32", "the CPU", False), hparams, 64)
     try:
+        graph.restore(str(tiny_model / "model.ckpt"))
         graph.sample([1, 2], [b"<|endoftext|>"], [bytes([i % 256]) for i in range(400)])
         with graph.graph.as_default():
             import tensorflow as tf

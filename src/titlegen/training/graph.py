@@ -79,7 +79,7 @@ def windows(tokens: np.ndarray, size: int) -> list[np.ndarray]:
 @dataclass
 class Graph:
     """A session holding gpt-2-simple's model with its training loss and optimizer, and an
-    evaluation branch over the same variables."""
+    evaluation branch over the same variables. Its weights are loaded by :meth:`restore`."""
 
     options: TrainOptions
     precision: Precision
@@ -135,7 +135,11 @@ class Graph:
                 restore_sequentially=True,
             )
             self.session = tf.compat.v1.Session(config=session_config(self.precision, options.xla))
-            self.session.run(tf.compat.v1.global_variables_initializer())
+            # The optimizer's variables start here; the weights come from restore(), which
+            # must follow: initializing them too would hold a second copy while it loads.
+            saved = {v.ref() for v in all_vars}
+            state = [v for v in tf.compat.v1.global_variables() if v.ref() not in saved]
+            self.session.run(tf.compat.v1.variables_initializer(state))
         self.sampler: Any = None
 
     def restore(self, checkpoint: str) -> None:

@@ -238,8 +238,14 @@ class _Session:
         ]
         if changes:
             self.memory_notes.append(
-                f"To fit in {memory.gb(self.device.available or 0)}, --memory auto chose: "
+                f"To fit in {memory.gb(self.device.size or 0)}, --memory auto chose: "
                 f"{'; '.join(changes)}. An option given on the command line is never changed."
+            )
+        free = self.device.free
+        if free is not None and self.plan.total > free:
+            self.memory_notes.append(
+                f"That is more than the {memory.gb(free)} of RAM free now: the system will "
+                "page other programs out, or training will be slow."
             )
 
     def run(self) -> Result:

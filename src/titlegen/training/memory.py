@@ -42,15 +42,19 @@ HEADROOM = 0.9  # plan to use at most this share of the device's memory
 @dataclass(frozen=True)
 class Device:
     name: str  # "the CPU", "GPU 0 (NVIDIA A100-SXM4-40GB)"
-    available: int | None  # bytes; None when it could not be read
+    size: int | None  # bytes to plan for; None when it could not be read
     gpu: bool
     told: bool = False  # --memory SIZE: the size given, not the device's
+    free: int | None = None  # a CPU's RAM not in use now (size is all of it)
 
     def describe(self) -> str:
-        if self.available is None:
+        if self.size is None:
             return f"{self.name} (memory unknown)"
-        what = "given with --memory" if self.told else "available"
-        return f"{self.name} ({gb(self.available)} {what})"
+        if self.told:
+            return f"{self.name} ({gb(self.size)} given with --memory)"
+        if self.gpu:
+            return f"{self.name} ({gb(self.size)} free)"
+        return f"{self.name} ({gb(self.size)} of RAM, {gb(self.free or 0)} free now)"
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,9 @@ def _factored(shape: tuple[int, ...]) -> int:
 
 
 def device(options: TrainOptions) -> Device:
-    """What the settings must fit: the GPU's memory (all GPUs' with --multi-gpu), else the
-    RAM available now, or the size given with ``--memory``."""
+    """What the settings must fit: the GPU's free memory (all GPUs' with --multi-gpu), or the
+    size given with ``--memory``; on a CPU its RAM, all of it (what is free now comes and goes,
+    and the system can page other programs out: the plan says when it needs more than that)."""
     tf = runtime.tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if options.memory not in ("auto", "off"):
@@ -138,7 +143,8 @@ def device(options: TrainOptions) -> Device:
         return _gpu_memory(gpus, options.multi_gpu)
     import psutil
 
-    return Device("the CPU", psutil.virtual_memory().available, gpu=False)
+    ram = psutil.virtual_memory()
+    return Device("the CPU", ram.total, gpu=False, free=ram.available)
 
 
 def _gpu_memory(gpus: list[Any], every: bool) -> Device:
@@ -176,9 +182,9 @@ def fit(
     cheapest change first, never an option in ``given``; and what was changed and why. Raises
     TitlegenError when they cannot fit."""
     needed = plan(hparams, options, window)
-    if options.memory == "off" or where.available is None:
+    if options.memory == "off" or where.size is None:
         return options, needed, []
-    room = int(where.available * HEADROOM)
+    room = int(where.size * HEADROOM)
     if needed.total <= room:
         return options, needed, []
     changes: list[str] = []
