@@ -279,3 +279,20 @@ def test_one_copy_of_the_weights(tiny_model, accumulate, optimizer):
     accumulators = 1 if accumulate > 1 else 0  # gpt-2-simple's sum of the batches' gradients
     assert len(full_size) == len(expected) + accumulators, full_size
     assert set(expected) <= set(full_size)
+
+
+def test_xla_is_on_by_default_on_a_gpu_unless_checkpointing(monkeypatch):
+    # A stub: these machines have no GPU, so TensorFlow is told it sees one.
+    import tensorflow as tf
+
+    import titlegen.training.graph as graphs
+
+    assert graphs.choose_precision("auto").xla is False  # the CPU
+    gpu = SimpleNamespace(name="/physical_device:GPU:0")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [gpu])
+    auto = graphs.choose_precision("auto")
+    assert (auto.name, auto.xla) == ("fp16", True)
+    assert "with XLA) on 1 GPU(s)" in auto.describe()
+    assert graphs.choose_precision("auto", None, checkpointing=True).xla is False
+    assert graphs.choose_precision("fp32", False).xla is False
+    assert graphs.choose_precision("fp32", True, checkpointing=True).xla is True  # given wins

@@ -479,7 +479,6 @@ Examples:
   titlegen train data/reddit_titles.csv --model 355M --learning-rate 1e-5 --run-name medium
   titlegen train data/reddit_titles.csv --steps 500          # run1 goes on, same settings
   titlegen train data/titles.npz --restore-from fresh --overwrite
-  titlegen train data/reddit_titles.csv --model 355M --precision fp16 --xla   # on a GPU
   titlegen train data/reddit_titles.csv --model 1558M --memory 16GB   # picks what fits
   titlegen train data/reddit_titles.csv --model 774M --gradient-checkpointing \\
       --optimizer adafactor --learning-rate 1e-4
@@ -620,9 +619,9 @@ Examples:
 )
 @click.option(
     "--xla/--no-xla",
-    default=False,
-    show_default=True,
-    help="Compile the training graph with XLA (a GPU speed-up; TensorFlow ignores it on a CPU).",
+    default=None,
+    help="Compile the training graph with XLA (a GPU speed-up; TensorFlow ignores it on a "
+    "CPU).  [default: on a GPU, unless --gradient-checkpointing]",
 )
 @click.option(
     "--condition/--no-condition",

@@ -65,7 +65,7 @@ class TrainOptions:
     overwrite: bool = False
     seed: int | None = None  # None: a random one, recorded, so a resumed run goes on alike
     precision: str = "auto"  # auto, fp32, bf16 or fp16: see Precision
-    xla: bool = False  # compile the training graph with XLA (for GPUs)
+    xla: bool | None = None  # compile with XLA; None: on a GPU unless gradient checkpointing
     condition: bool = True  # on the subreddit, when the dataset has that column
     val_fraction: float = VAL_FRACTION
     eval_every: int = EVAL_EVERY
@@ -168,6 +168,7 @@ class Precision:
     name: str  # fp32, bf16 or fp16
     device: str  # "the CPU" or "N GPU(s): ..."
     gpu: bool
+    xla: bool = False  # the training graph compiled with XLA
 
     @property
     def rewrite(self) -> str | None:
@@ -188,4 +189,4 @@ class Precision:
             if self.gpu
             else "loss scaling only: float16 arithmetic needs a GPU",
         }
-        return f"{self.name} ({how[self.name]}) on {self.device}"
+        return f"{self.name} ({how[self.name]}{', with XLA' if self.xla else ''}) on {self.device}"

@@ -41,16 +41,20 @@ def load_hparams(folder: Path) -> Any:
     return hparams
 
 
-def choose_precision(name: str) -> Precision:
+def choose_precision(name: str, xla: bool | None = None, checkpointing: bool = False) -> Precision:
     """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass), float32 on a CPU: on these
     machines' bfloat16-capable CPU, oneDNN's bf16 rewrite trained slower than its float32
-    (BENCHMARKS.md), so bf16 is there to choose, not the default."""
+    (BENCHMARKS.md), so bf16 is there to choose, not the default. XLA, unless given: on a GPU,
+    except with gradient checkpointing (XLA does not keep the control dependency that makes a
+    block's recomputation wait for its gradient, and would recompute everything at once)."""
     tf = runtime.tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU"
     if name == "auto":
         name = "fp16" if gpus else "fp32"
-    return Precision(name, device, bool(gpus))
+    if xla is None:
+        xla = bool(gpus) and not checkpointing
+    return Precision(name, device, bool(gpus), xla)
 
 
 def session_config(precision: Precision | None = None, xla: bool = False):
@@ -134,7 +138,9 @@ class Graph:
                 # weights (6 GB for 1558M) while they are assigned.
                 restore_sequentially=True,
             )
-            self.session = tf.compat.v1.Session(config=session_config(self.precision, options.xla))
+            self.session = tf.compat.v1.Session(
+                config=session_config(self.precision, self.precision.xla)
+            )
             # The optimizer's variables start here; the weights come from restore(), which
             # must follow: initializing them too would hold a second copy while it loads.
             saved = {v.ref() for v in all_vars}

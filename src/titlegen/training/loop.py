@@ -258,7 +258,9 @@ class _Session:
         import titlegen.training.graph as graphs
 
         run, options, data, window = self.run_, self.options, self.data, self.window
-        precision = graphs.choose_precision(options.precision)
+        precision = graphs.choose_precision(
+            options.precision, options.xla, options.gradient_checkpointing
+        )
         self.on_message(_describe(self.source, data, precision, options))
         for note in self.memory_notes:
             self.on_message(note)
