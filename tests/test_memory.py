@@ -82,7 +82,7 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
 def test_the_plan_counts_gpt_2s_parameters():
     for layers, width, heads, parameters in GPT2.values():
         hparams = _hparams(layers, width, heads)
-        adam = memory.plan(hparams, TrainOptions(accumulate_gradients=1), 1024)
+        adam = memory.plan(hparams, TrainOptions(accumulate_gradients=1), 1024, loss_scaling=True)
         assert adam.weights == 4 * parameters
         assert adam.optimizer == 8 * parameters and adam.gradients == 4 * parameters
         # Accumulating gradients keeps their running sums besides.
@@ -96,9 +96,13 @@ def test_the_plan_counts_gpt_2s_parameters():
         )
         assert small.optimizer < 0.01 * adam.optimizer  # rows and columns, not every entry
         assert small.activations < adam.activations / 3
+        # Updated as they come: one block's gradients at a time, the embeddings' and ln_f's.
+        block = 12 * width**2 + 13 * width
+        assert small.gradients == 4 * (block + 50257 * width + 1024 * width + 2 * width)
     # The last 6 of 48 blocks: their weights' gradients only, and no embedding's.
     hparams = _hparams(48, 1600, 25)
-    last = memory.plan(hparams, TrainOptions(accumulate_gradients=1, train_layers=6), 1024)
+    options = TrainOptions(accumulate_gradients=1, train_layers=6)
+    last = memory.plan(hparams, options, 1024, loss_scaling=True)
     assert last.gradients == 4 * 6 * (12 * 1600**2 + 13 * 1600)
 
 

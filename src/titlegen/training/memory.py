@@ -5,7 +5,10 @@ The plan counts float32 bytes (weights and optimizer state stay float32 in every
 - weights: every parameter, 4 bytes;
 - optimizer state: Adam's two moments, 8 bytes per trained parameter; Adafactor's factored
   second moment, a row and a column per matrix (a few MB); SGD none;
-- gradients: 4 bytes per trained parameter, and as much again for gradient accumulation's sums;
+- gradients: each weight is updated as soon as its gradient exists, so a block's worth at a
+  time (and the embeddings'); all of them with fp16's loss scaling (every gradient is checked
+  for overflow before any is applied), and as much again with gradient accumulation's sums;
+  Adam's updates held about 1.5x the trained weights at once (measured);
 - activations: what the backward pass keeps, per window of ``batch x window`` tokens: about
   ``ACTIVATION_FLOATS`` floats per token and width and ``ATTENTION_FLOATS`` per head and token
   pair, in every block, or with gradient checkpointing each block's input and one block at a
@@ -33,9 +36,10 @@ from titlegen.units import parse_size, plural
 
 FLOAT = 4  # bytes: weights, gradients and optimizer state are float32 in every precision
 ACTIVATION_FLOATS = 32  # kept per token and unit of width in a block (norms, MLP, projections)
-ATTENTION_FLOATS = 4  # attention score matrices kept per block (scores, mask, softmax)
+ATTENTION_FLOATS = 5  # attention score matrices kept per block (scores, mask, softmax)
 LOGIT_FLOATS = 4  # logits, their slice, softmax and gradient: per token and vocabulary entry
-RUNTIME = 700 * 10**6  # TensorFlow and Python (CPU), or the CUDA context (GPU)
+RUNTIME = 10**9  # TensorFlow, Python and the data (CPU), or the CUDA context (GPU)
+ADAM_UPDATES = 1.5  # Adam's gradients and updates held at once, per trained weight byte
 HEADROOM = 0.9  # plan to use at most this share of the device's memory
 
 
@@ -81,25 +85,40 @@ def gb(size: float) -> str:
     return f"{size / 1e9:.1f} GB" if size >= 0.95e8 else f"{size / 1e6:.0f} MB"
 
 
-def plan(hparams: Any, options: TrainOptions, window: int) -> Plan:
-    """The bytes one training step needs with ``options``."""
+def plan(hparams: Any, options: TrainOptions, window: int, *, loss_scaling: bool = False) -> Plan:
+    """The bytes one training step needs with ``options`` (``loss_scaling``: fp16's, which
+    checks every gradient before it applies any)."""
     shapes = model.variables(hparams)
     trained = {
-        name: shape
+        name: FLOAT * _count(shape)
         for name, shape in shapes.items()
         if model.trains(name, hparams.n_layer, options.train_layers,
                         options.only_train_transformer_layers)
     }  # fmt: skip
     weights = FLOAT * sum(_count(shape) for shape in shapes.values())
-    gradients = FLOAT * sum(_count(shape) for shape in trained.values())
+    every = sum(trained.values())
     if options.optimizer == "adam":
-        state = 2 * gradients
+        state = 2 * every
     elif options.optimizer == "adafactor":
-        state = FLOAT * sum(_factored(shape) for shape in trained.values())
+        state = FLOAT * sum(_factored(shapes[name]) for name in trained)
     else:
         state = 0
     if options.accumulate_gradients > 1:
-        gradients *= 2  # the running sums, beside each batch's gradients
+        gradients = 2 * every  # the running sums, and a batch's gradients beside them
+    elif loss_scaling:
+        gradients = every  # all of them, checked for overflow before any is applied
+    elif options.optimizer == "adam":
+        gradients = int(ADAM_UPDATES * every)
+    else:
+        # Each weight's update runs as soon as its gradient exists: a block's gradients at a
+        # time (the recomputed block's, all at once), and the embeddings'.
+        blocks: dict[str, int] = {}
+        for name, size in trained.items():
+            part = name.split("/")[1]
+            key = part if part[:1] == "h" and part[1:].isdigit() else "outside"
+            blocks[key] = blocks.get(key, 0) + size
+        outside = blocks.pop("outside", 0)  # the embeddings and the final norm
+        gradients = max(blocks.values(), default=0) + outside
     return Plan(weights, state, gradients, _activations(hparams, options, window))
 
 
@@ -181,7 +200,8 @@ def fit(
     """``options`` changed, with ``--memory auto``, until their plan fits ``where``: the
     cheapest change first, never an option in ``given``; and what was changed and why. Raises
     TitlegenError when they cannot fit."""
-    needed = plan(hparams, options, window)
+    scaling = options.precision == "fp16" or (options.precision == "auto" and where.gpu)
+    needed = plan(hparams, options, window, loss_scaling=scaling)
     if options.memory == "off" or where.size is None:
         return options, needed, []
     room = int(where.size * HEADROOM)
@@ -190,7 +210,7 @@ def fit(
     changes: list[str] = []
     for change in _cheapest_first(hparams, options, given):
         before, options = needed, dataclasses.replace(options, **change)
-        needed = plan(hparams, options, window)
+        needed = plan(hparams, options, window, loss_scaling=scaling)
         changes.append(f"{_say(change)} ({gb(before.total)} -> {gb(needed.total)})")
         if needed.total <= room:
             return options, needed, changes
