@@ -79,3 +79,14 @@ def test_session_config_turns_the_rewrite_on(name, gpu, option):
     plain = graph.session_config(training.Precision("fp32", "a device", gpu), xla=False)
     assert plain.graph_options.rewrite_options.auto_mixed_precision == 0
     assert plain.graph_options.optimizer_options.global_jit_level == 0
+
+
+def test_auto_is_bf16_on_a_cpu_with_amx(monkeypatch):
+    # The CPU's flags are stubbed: each answer of cpu_has_amx is checked on any machine.
+    from titlegen.training import graph
+
+    monkeypatch.setattr(graph, "cpu_has_amx", lambda: True)
+    assert graph.choose_precision("auto").name == "bf16"
+    assert graph.choose_precision("fp32").name == "fp32"  # given wins
+    monkeypatch.setattr(graph, "cpu_has_amx", lambda: False)
+    assert graph.choose_precision("auto").name == "fp32"

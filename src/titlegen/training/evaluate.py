@@ -54,7 +54,8 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
                 "for every title."
             )
         tokens = _encode(rows, kind, form.condition, vocabulary)
-    graph = graphs.EvalGraph(hparams, min(WINDOW, hparams.n_ctx))
+    precision = graphs.choose_precision(str(run.settings().get("precision", "auto")))
+    graph = graphs.EvalGraph(hparams, min(WINDOW, hparams.n_ctx), precision)
     try:
         checkpoint = run.restore_latest(graph.saver, graph.session)
         loss, count = graph.evaluate(tokens, limit=limit)
