@@ -4,6 +4,7 @@ choices, the refusal before anything loads, the peak measured after the first st
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from types import SimpleNamespace
@@ -85,8 +86,11 @@ def test_the_plan_counts_gpt_2s_parameters():
         adam = memory.plan(hparams, TrainOptions(accumulate_gradients=1), 1024, loss_scaling=True)
         assert adam.weights == 4 * parameters
         assert adam.optimizer == 8 * parameters and adam.gradients == 4 * parameters
-        # Accumulating gradients keeps their running sums besides.
-        assert memory.plan(hparams, TrainOptions(), 1024).gradients == 8 * parameters
+        # Accumulating keeps the gradients' running sums, and a batch's come as they come.
+        block = 12 * width**2 + 13 * width
+        outside = 50257 * width + 1024 * width + 2 * width  # embeddings and ln_f
+        accumulating = memory.plan(hparams, TrainOptions(), 1024)
+        assert accumulating.gradients == 4 * parameters + 4 * (block + outside)
         small = memory.plan(
             hparams,
             TrainOptions(
@@ -97,8 +101,7 @@ def test_the_plan_counts_gpt_2s_parameters():
         assert small.optimizer < 0.01 * adam.optimizer  # rows and columns, not every entry
         assert small.activations < adam.activations / 3
         # Updated as they come: one block's gradients at a time, the embeddings' and ln_f's.
-        block = 12 * width**2 + 13 * width
-        assert small.gradients == 4 * (block + 50257 * width + 1024 * width + 2 * width)
+        assert small.gradients == 4 * (block + outside)
     # The last 6 of 48 blocks: their weights' gradients only, and no embedding's.
     hparams = _hparams(48, 1600, 25)
     options = TrainOptions(accumulate_gradients=1, train_layers=6)
@@ -300,3 +303,23 @@ def test_xla_is_on_by_default_on_a_gpu_unless_checkpointing(monkeypatch):
     assert graphs.choose_precision("auto", None, checkpointing=True).xla is False
     assert graphs.choose_precision("fp32", False).xla is False
     assert graphs.choose_precision("fp32", True, checkpointing=True).xla is True  # given wins
+
+
+def test_fewer_blocks_are_said_once():
+    hparams = _hparams(48, 1600, 25)
+    where = memory.Device("GPU 0 (a card)", 11 * 10**9, gpu=True)
+    options, needed, said = memory.fit(
+        hparams, TrainOptions(accumulate_gradients=1), 1024, {"accumulate_gradients"}, where
+    )
+    assert needed.total <= 11 * 10**9 * memory.HEADROOM
+    assert options.gradient_checkpointing and options.optimizer == "adafactor"
+    assert [s.split(" (")[0] for s in said] == [
+        "gradient checkpointing on",
+        "the adafactor optimizer",
+        "the embeddings frozen",
+        f"only the last {options.train_layers} blocks trained",
+    ]
+    assert said[-1].endswith(f"-> {memory.gb(needed.total)})")
+    # Each step starts where the one before ended.
+    for before, after in itertools.pairwise(said):
+        assert before.split("-> ")[1].rstrip(")") == after.split("(")[-1].split(" ->")[0]

@@ -103,22 +103,23 @@ def plan(hparams: Any, options: TrainOptions, window: int, *, loss_scaling: bool
         state = FLOAT * sum(_factored(shapes[name]) for name in trained)
     else:
         state = 0
+    # Each weight's update runs as soon as its gradient exists: a block's gradients at a time
+    # (the recomputed block's, all at once), and those of the embeddings and the final norm.
+    blocks: dict[str, int] = {}
+    for name, size in trained.items():
+        part = name.split("/")[1]
+        key = part if part[:1] == "h" and part[1:].isdigit() else "outside"
+        blocks[key] = blocks.get(key, 0) + size
+    outside = blocks.pop("outside", 0)
+    as_they_come = max(blocks.values(), default=0) + outside
     if options.accumulate_gradients > 1:
-        gradients = 2 * every  # the running sums, and a batch's gradients beside them
+        gradients = every + as_they_come  # the running sums, and each batch's as they come
     elif loss_scaling:
         gradients = every  # all of them, checked for overflow before any is applied
     elif options.optimizer == "adam":
         gradients = int(ADAM_UPDATES * every)
     else:
-        # Each weight's update runs as soon as its gradient exists: a block's gradients at a
-        # time (the recomputed block's, all at once), and the embeddings'.
-        blocks: dict[str, int] = {}
-        for name, size in trained.items():
-            part = name.split("/")[1]
-            key = part if part[:1] == "h" and part[1:].isdigit() else "outside"
-            blocks[key] = blocks.get(key, 0) + size
-        outside = blocks.pop("outside", 0)  # the embeddings and the final norm
-        gradients = max(blocks.values(), default=0) + outside
+        gradients = as_they_come
     return Plan(weights, state, gradients, _activations(hparams, options, window))
 
 
@@ -207,13 +208,16 @@ def fit(
     room = int(where.size * HEADROOM)
     if needed.total <= room:
         return options, needed, []
-    changes: list[str] = []
+    changes: list[tuple[dict[str, Any], int]] = []  # each change, and the plan before it
     for change in _cheapest_first(hparams, options, given):
-        before, options = needed, dataclasses.replace(options, **change)
+        if not (changes and "train_layers" in change and "train_layers" in changes[-1][0]):
+            changes.append((change, needed.total))
+        else:  # one block fewer at a time, said once: from where the first began
+            changes[-1] = (change, changes[-1][1])
+        options = dataclasses.replace(options, **change)
         needed = plan(hparams, options, window, loss_scaling=scaling)
-        changes.append(f"{_say(change)} ({gb(before.total)} -> {gb(needed.total)})")
         if needed.total <= room:
-            return options, needed, changes
+            return options, needed, _said(changes, needed.total)
     raise TitlegenError(
         f"Training a {hparams.n_layer}-layer, {hparams.n_embd}-wide GPT-2 needs "
         f"{gb(needed.total)} ({needed.describe()}, {describe(options)}) and {where.describe()} "
@@ -233,6 +237,15 @@ def _cheapest_first(hparams: Any, options: TrainOptions, given: set[str]) -> lis
             steps.append({"only_train_transformer_layers": True})
         steps += [{"train_layers": n} for n in range(hparams.n_layer - 1, 0, -1)]
     return steps
+
+
+def _said(changes: list[tuple[dict[str, Any], int]], last: int) -> list[str]:
+    """Each change with the plan's total before and after it."""
+    afters = [before for _, before in changes[1:]] + [last]
+    return [
+        f"{_say(change)} ({gb(before)} -> {gb(after)})"
+        for (change, before), after in zip(changes, afters, strict=True)
+    ]
 
 
 def _say(change: dict[str, Any]) -> str:
