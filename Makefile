@@ -64,7 +64,7 @@ test: lint
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
 
-# Not part of `make test`: about 40 minutes on two cores, and 7 GB of random-weight models in
+# Not part of `make test`: about 45 minutes on two cores, and 11 GB of random-weight models in
 # benchmarks/.work (kept). A setting that passes 19 GB is stopped and reported so (--cap).
 # Parts: benchmarks/memory.py --only 124M,355M --rows plain,a,c
 bench-memory: $(VENV)/.installed

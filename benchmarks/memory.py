@@ -40,6 +40,7 @@ MIN_FREE_GB = 1.0  # ...or when the machine's available memory falls below this 
 STEPS = 2  # step 1 includes TensorFlow's first run of the graph; step 2 is the steady state
 POLL = 0.2  # seconds between looks at the child's resident memory
 TIMEOUT = 3600  # seconds for one child, whatever happens
+SHORT = "machine short of memory"  # a child stopped for other work's memory, not its own
 
 # name: (n_layer, n_embd, n_head); n_ctx 1024 and n_vocab 50257 for all. The folders are not
 # called "355M" etc.: gpt-2-simple's finetune turns use_memory_saving_gradients on for any
@@ -73,6 +74,7 @@ class Row:
     shapes: tuple[str, ...] = tuple(SHAPES)
 
 
+PLAIN_ROWS = ("plain", "plain-1")
 ROWS = (
     Row("plain", "plain gpt-2-simple, its defaults: Adam, a step = 5 accumulated batches", True),
     Row("plain-1", "plain gpt-2-simple, accumulate_gradients=1", True, {"accumulate_gradients": 1}),
@@ -236,7 +238,8 @@ def measure(shape: str, row: Row, cap: float) -> dict:
     shutil.rmtree(RUNS, ignore_errors=True)
     phases = {line["phase"]: line for line in lines}
     result = {"shape": shape, "row": row.key, "date": time.strftime("%Y-%m-%d %H:%M"),
-              "load_average": round(load, 2), "seen": seen, "phases": phases}  # fmt: skip
+              "commit": commit(), "load_average": round(load, 2), "seen": seen,
+              "phases": phases}  # fmt: skip
     if "error" in phases:
         result["error"] = phases["error"]["error"]
     elif stopped:
@@ -245,6 +248,14 @@ def measure(shape: str, row: Row, cap: float) -> dict:
     elif f"step {STEPS}" not in phases:
         result["error"] = f"exit {child.returncode}: {errors.strip()[-1500:]}"
     return result
+
+
+def commit() -> str:
+    """The titlegen measured: its commit, and whether src/ had changes not committed."""
+    git = ["git", "-C", str(bench.ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run([*git, "status", "--porcelain", "src"], capture_output=True, text=True)
+    return head.stdout.strip() + (" with changes" if changed.stdout.strip() else "")
 
 
 def watch(child: subprocess.Popen, cap: float) -> tuple[int, str]:
@@ -258,7 +269,7 @@ def watch(child: subprocess.Popen, cap: float) -> tuple[int, str]:
         if rss > cap:
             stopped = f"> {cap / GB:.0f} GB"
         elif available() < MIN_FREE_GB * GB:
-            stopped = f"machine short of memory at {rss / GB:.1f} GB"
+            stopped = f"{SHORT} at {rss / GB:.1f} GB"
         elif time.monotonic() - start > TIMEOUT:
             stopped = f"over {TIMEOUT} s"
         if stopped:
@@ -417,8 +428,15 @@ def report(results: dict) -> str:
         f"{os.cpu_count()} cores. Peak memory does not depend on other work on the machine; "
         "step times do, and were measured on a machine shared with other work.",
     ]
+    ours = [r for r in results.values() if r["row"] not in PLAIN_ROWS]
+    commits = sorted({r["commit"] for r in ours if "commit" in r})
+    unknown = [f"{r['shape']} ({r['row']})" for r in ours if "commit" not in r]
+    lines.append(
+        f"- titlegen measured at commit {', '.join(commits)} (other work was landing meanwhile)"
+        + (f"; not recorded for {', '.join(unknown)}, measured earlier." if unknown else ".")
+    )
     failed = [r for r in results.values() if "error" in r]
-    lines += [f"- {r['shape']} {r['row']} failed: {r['error'][:300]}" for r in failed]
+    lines += [f"- {r['shape']} {r['row']} failed: {r['error'].splitlines()[-1]}" for r in failed]
     return "\n".join(lines)
 
 
@@ -462,9 +480,17 @@ def measure_all(shapes: list[str], keys: list[str], cap: float, results: dict) -
                 continue
             log(f"{shape}: {row.label}")
             result = measure(shape, row, cap)
-            results[f"{shape}/{row.key}"] = result
+            if SHORT in result.get("stopped", ""):  # other work took the memory: once more
+                log(f"{shape} {row.key}: {result['stopped']}; again in a minute")
+                time.sleep(60)
+                result = measure(shape, row, cap)
+            key = f"{shape}/{row.key}"
+            if SHORT in result.get("stopped", "") and key in results:
+                log(f"{shape} {row.key}: {result['stopped']} again; the earlier result is kept")
+                continue
+            results[key] = result
             RESULTS.write_text(json.dumps(results, indent=1))
-            log(f"{shape} {row.key}: peak {show_peak(result)} GB, s/step {show_time(result)}")
+            log(f"{shape} {row.key}: peak, GB: {show_peak(result)}; s/step {show_time(result)}")
 
 
 if __name__ == "__main__":
