@@ -145,9 +145,6 @@ class Graph:
                 var_list=all_vars,
                 max_to_keep=1,
                 save_relative_paths=True,  # a run can move
-                # One variable at a time: restoring all at once holds a second copy of the
-                # weights (6 GB for 1558M) while they are assigned.
-                restore_sequentially=True,
             )
             self.session = tf.compat.v1.Session(
                 config=session_config(self.precision, self.precision.xla)
