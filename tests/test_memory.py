@@ -323,3 +323,24 @@ def test_fewer_blocks_are_said_once():
     # Each step starts where the one before ended.
     for before, after in itertools.pairwise(said):
         assert before.split("-> ")[1].rstrip(")") == after.split("(")[-1].split(" ->")[0]
+
+
+def test_a_resumed_run_keeps_its_recorded_settings(two_blocks, titles_csv, tmp_path):
+    result = train_cli(titles_csv, two_blocks, tmp_path, "--steps", "1")
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run1" / "titlegen.json").read_text())
+    assert record["precision"] in ("fp32", "bf16")  # what auto was on this machine
+    # Checkpointing would fit this size, but the run was recorded without it: refused.
+    size = _room_for(_plans(two_blocks)["checkpointing"])
+    result = train_cli(titles_csv, two_blocks, tmp_path, "--steps", "1", "--memory", size)
+    assert result.exit_code == 1
+    assert "are set (on the command line or in the run), so --memory auto keeps them" in (
+        result.output
+    )
+    # Given again, a setting changes, and the plan fits.
+    result = train_cli(
+        titles_csv, two_blocks, tmp_path, "--steps", "1", "--memory", size,
+        "--gradient-checkpointing",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "gradient checkpointing on (was off)" in result.output

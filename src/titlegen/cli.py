@@ -555,8 +555,8 @@ Examples:
     default=0,
     show_default=True,
     metavar="N",
-    help="Train only the last N transformer blocks (the embeddings stay as they are), for the "
-    "largest models on small cards; 0 = all.",
+    help="Train only the last N transformer blocks (the embeddings and the final norm stay as "
+    "they are), for the largest models on small cards; 0 = all.",
 )
 @click.option(
     "--gradient-checkpointing/--no-gradient-checkpointing",
@@ -570,10 +570,10 @@ Examples:
     default="auto",
     show_default=True,
     metavar="auto|SIZE|off",
-    help="auto: print what a step needs and, if that does not fit the GPU (or the free RAM), "
-    "turn on in this order gradient checkpointing, Adafactor, frozen embeddings, fewer "
-    "trained blocks (never an option given here); SIZE (16GB): plan for that much; off: "
-    "change nothing.",
+    help="auto: print what a step needs and, if that does not fit 90% of the GPU's free "
+    "memory (of the RAM on a CPU), turn on in this order gradient checkpointing, Adafactor, "
+    "frozen embeddings, fewer trained blocks (never an option given here or recorded in the "
+    "run); SIZE (16GB): plan for that much; off: change nothing.",
 )
 @click.option("--multi-gpu", is_flag=True, help="Spread the model over all visible GPUs.")
 @click.option(

@@ -143,6 +143,8 @@ def _show(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, bool):
         return "on" if value else "off"
+    if value is None:
+        return "auto"
     return str(value)
 
 

@@ -54,7 +54,8 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
                 "for every title."
             )
         tokens = _encode(rows, kind, form.condition, vocabulary)
-    precision = graphs.choose_precision(str(run.settings().get("precision", "auto")))
+    # The precision the run trained in (fp32 for runs recorded before titlegen said).
+    precision = graphs.choose_precision(str((run.record() or {}).get("precision") or "fp32"))
     graph = graphs.EvalGraph(hparams, min(WINDOW, hparams.n_ctx), precision)
     try:
         checkpoint = run.restore_latest(graph.saver, graph.session)

@@ -114,7 +114,9 @@ def _train_locked(run, source, given, checkpoint_dir, on_progress, on_message) -
         ) from error
     start_from = _starting_checkpoint(run, options, resuming)
     session = _Session(run, source, options, resuming, start_from, on_progress, on_message)
-    session.prepare(set(given))  # the data and the memory are checked before anything is written
+    # --memory auto changes neither an option given now nor a setting the run recorded.
+    fixed = set(given) | set(recorded)
+    session.prepare(fixed)  # the data and the memory are checked before anything is written
     if changes:
         on_message(f"Changed from the run's recorded settings: {'; '.join(changes)}.")
     return session.run()
@@ -225,8 +227,9 @@ class _Session:
         options, hparams = self.options, self.hparams
         if options.train_layers > hparams.n_layer:
             raise TitlegenError(
-                f"--train-layers {options.train_layers} is more than the model's "
-                f"{plural(hparams.n_layer, 'block')}."
+                f"--train-layers {options.train_layers}"
+                + ("" if "train_layers" in given else " (recorded in the run)")
+                + f" is more than the model's {plural(hparams.n_layer, 'block')}."
             )
         self.device = memory.device(options)
         self.options, self.plan, changes = memory.fit(
@@ -240,6 +243,12 @@ class _Session:
             self.memory_notes.append(
                 f"To fit in {memory.gb(self.device.size or 0)}, --memory auto chose: "
                 f"{'; '.join(changes)}. An option given on the command line is never changed."
+            )
+        if self.device.size is None:
+            self.memory_notes.append(
+                "The GPU's free memory could not be read (NVIDIA's NVML: pip install "
+                "nvidia-ml-py, which titlegen[gpu] installs), so nothing was checked: pass "
+                "--memory SIZE to plan for a size."
             )
         free = self.device.free
         if free is not None and self.plan.total > free:
@@ -264,6 +273,7 @@ class _Session:
         self.on_message(_describe(self.source, data, precision, options))
         for note in self.memory_notes:
             self.on_message(note)
+        self.precision = precision
         self.graph = graphs.Graph(options, precision, self.hparams, window)
         stopped = False
         self.on_message(f"Loading checkpoint {self.start_from}")
@@ -368,6 +378,7 @@ class _Session:
             "format": form.as_record(),
             "subreddits": subreddits,
             "settings": options.recorded(),
+            "precision": self.precision.name,  # what auto resolved to: evaluate computes alike
             "history": history,
             "data": {**(self.record.get("data") or {}), "split_seed": self._split_seed()},
         }

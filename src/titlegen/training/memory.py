@@ -41,6 +41,9 @@ LOGIT_FLOATS = 4  # logits, their slice, softmax and gradient: per token and voc
 RUNTIME = 10**9  # TensorFlow, Python and the data (CPU), or the CUDA context (GPU)
 ADAM_UPDATES = 1.5  # Adam's gradients and updates held at once, per trained weight byte
 HEADROOM = 0.9  # plan to use at most this share of the device's memory
+# What --memory auto may change, cheapest first.
+MEMORY_SETTINGS = ("gradient_checkpointing", "optimizer", "only_train_transformer_layers",
+                   "train_layers")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -228,12 +231,14 @@ def fit(
 def _cheapest_first(hparams: Any, options: TrainOptions, given: set[str]) -> list[dict[str, Any]]:
     """The changes ``--memory auto`` may make, cheapest first."""
     steps: list[dict[str, Any]] = []
-    if "gradient_checkpointing" not in given and not options.gradient_checkpointing:
+    free = [name for name in MEMORY_SETTINGS if name not in given]
+    # With XLA given, checkpointing would not save anything: XLA recomputes every block at once.
+    if "gradient_checkpointing" in free and not options.gradient_checkpointing and not options.xla:
         steps.append({"gradient_checkpointing": True})
-    if "optimizer" not in given and options.optimizer == "adam":
+    if "optimizer" in free and options.optimizer == "adam":
         steps.append({"optimizer": "adafactor"})
-    if "train_layers" not in given and not options.train_layers:
-        if "only_train_transformer_layers" not in given:
+    if "train_layers" in free and not options.train_layers:
+        if "only_train_transformer_layers" in free and not options.only_train_transformer_layers:
             steps.append({"only_train_transformer_layers": True})
         steps += [{"train_layers": n} for n in range(hparams.n_layer - 1, 0, -1)]
     return steps
@@ -274,14 +279,27 @@ def describe(options: TrainOptions) -> str:
     )
 
 
-def _advice(given: set[str]) -> str:
-    if given & {"optimizer", "train_layers", "gradient_checkpointing", "batch_size"}:
-        return (
-            "leave out --optimizer, --train-layers, --no-gradient-checkpointing and "
-            "--batch-size so --memory auto can choose, train a smaller model, or pass "
-            "--memory off to try anyway."
+def _advice(fixed: set[str]) -> str:
+    kept = [
+        flag
+        for name, flag in (
+            ("optimizer", "--optimizer"),
+            ("train_layers", "--train-layers"),
+            ("gradient_checkpointing", "--[no-]gradient-checkpointing"),
+            ("only_train_transformer_layers", "--only-train-transformer-layers"),
         )
-    return "train a smaller model, or pass --memory off to try anyway."
+        if name in fixed
+    ]
+    why = (
+        f"{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} set (on the command line or in "
+        "the run), so --memory auto keeps them; give them as you need, "
+        if kept
+        else ""
+    )
+    return (
+        f"{why}lower --batch-size or --accumulate-gradients, train a smaller model, or pass "
+        "--memory off to try anyway."
+    )
 
 
 def peak(where: Device) -> int | None:
