@@ -60,7 +60,7 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-# Not part of `make test`: about 17 minutes of timing on two cores.
+# Not part of `make test`: about 30 minutes of timing on two cores (GPT-2 124M's shape: 10 of them).
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
 

@@ -43,7 +43,7 @@ def load_hparams(folder: Path) -> Any:
 
 def choose_precision(name: str, xla: bool | None = None, checkpointing: bool = False) -> Precision:
     """``auto``: fp16 on a GPU (grappler has no GPU bf16 pass); on a CPU bf16 where it has AMX
-    (1.43x faster than float32 at GPT-2 124M's shape, the same loss: BENCHMARKS.md), else
+    (1.4-1.5x faster than float32 at GPT-2 124M's shape, the same loss: BENCHMARKS.md), else
     float32 (on an AVX-512-BF16 AMD EPYC without AMX, bf16 trained slower). XLA, unless given:
     on a GPU, except with gradient checkpointing (XLA does not keep the control dependency that
     makes a block's recomputation wait for its gradient, and would recompute everything at
