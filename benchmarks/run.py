@@ -318,21 +318,10 @@ def train(repeats: int) -> list[Figure]:
     args = {"dataset": "titles.npz", "model": "mid", "model_dir": "models", "steps": 8}
     figure = Figure("train, 6 layers x 512 wide, batch 1 x 1024 (tokens/s)", "tokens/s",
                     "higher", ">= 1.25x")  # fmt: skip
-    bf16 = []
-    losses = {}
-    for r in range(repeats):
-        tmp = f"bench-train-{r}"
-        p = child(PLAIN_TRAIN, {**args, "checkpoint_dir": tmp}, plain=True)
-        t = child(TITLEGEN_TRAIN, {**args, "checkpoint_dir": tmp, "precision": "fp32"}, plain=False)
-        b = child(TITLEGEN_TRAIN, {**args, "checkpoint_dir": tmp, "precision": "bf16"}, plain=False)
-        for name, result, into in (("plain", p, figure.plain), ("titlegen", t, figure.titlegen),
-                                   ("bf16", b, bf16)):  # fmt: skip
-            elapsed = result["elapsed"]  # steady state: from the end of step 1 to the last
-            into.append((len(elapsed) - 1) * 1024 / (elapsed[-1] - elapsed[0]))
-            losses[name] = result["loss"][-1]
+    bf16, losses = _train_side_by_side(figure, args, repeats, "fp32", "bf16")
     figure.note = (
         f"titlegen in fp32 with oneDNN on; its bf16 run: {statistics.median(bf16):,.0f} tokens/s. "
-        f"Loss after 8 steps: plain {losses['plain']:.2f}, titlegen fp32 {losses['titlegen']:.2f}, "
+        f"Loss after 8 steps: plain {losses['plain']:.2f}, titlegen fp32 {losses['fp32']:.2f}, "
         f"bf16 {losses['bf16']:.2f}"
     )
     log(f"{figure.name}: {figure.ratio():.2f}x")
@@ -343,22 +332,12 @@ def train_124m(repeats: int, steps: int = 8) -> list[Figure]:
     """GPT-2 124M's shape (random weights, its 50,257-token vocabulary), batch 1 x 1024: plain
     gpt-2-simple against titlegen's default precision on this machine, with fp32 beside it and
     the losses of both precisions after the last step."""
+    from titlegen.training import graph
+
     args = {"dataset": "titles.npz", "model": "gpt124", "model_dir": "models", "steps": steps}
     figure = Figure("train, GPT-2 124M's shape, batch 1 x 1024 (tokens/s)", "tokens/s",
                     "higher", ">= 1.3x")  # fmt: skip
-    fp32, losses = [], {}
-    for r in range(repeats):
-        tmp = f"bench-train-124m-{r}"
-        p = child(PLAIN_TRAIN, {**args, "checkpoint_dir": tmp}, plain=True)
-        t = child(TITLEGEN_TRAIN, {**args, "checkpoint_dir": tmp, "precision": "auto"}, plain=False)
-        f = child(TITLEGEN_TRAIN, {**args, "checkpoint_dir": tmp, "precision": "fp32"}, plain=False)
-        for name, result, into in (("plain", p, figure.plain), ("auto", t, figure.titlegen),
-                                   ("fp32", f, fp32)):  # fmt: skip
-            elapsed = result["elapsed"]  # steady state: from the end of step 1 to the last
-            into.append((len(elapsed) - 1) * 1024 / (elapsed[-1] - elapsed[0]))
-            losses[name] = result["loss"][-1]
-    from titlegen.training import graph
-
+    fp32, losses = _train_side_by_side(figure, args, repeats, "auto", "fp32")
     auto = graph.choose_precision("auto").name
     figure.note = (
         f"titlegen in its default precision here, {auto}; in fp32: "
@@ -368,6 +347,29 @@ def train_124m(repeats: int, steps: int = 8) -> list[Figure]:
     )
     log(f"{figure.name}: {figure.ratio():.2f}x")
     return [figure]
+
+
+def _train_side_by_side(
+    figure: Figure, args: dict, repeats: int, precision: str, other: str
+) -> tuple[list[float], dict[str, float]]:
+    """Plain gpt-2-simple, titlegen in ``precision`` (the figure's) and in ``other``, in turn,
+    ``repeats`` times: tokens/s of the steady state (from the end of step 1 to the last) into
+    the figure, the other precision's returned, with each side's last loss."""
+    others: list[float] = []
+    losses: dict[str, float] = {}
+    for r in range(repeats):
+        tmp = {**args, "checkpoint_dir": f"bench-train-{args['model']}-{r}"}
+        runs = (
+            ("plain", child(PLAIN_TRAIN, tmp, plain=True), figure.plain),
+            (precision, child(TITLEGEN_TRAIN, {**tmp, "precision": precision}, plain=False),
+             figure.titlegen),
+            (other, child(TITLEGEN_TRAIN, {**tmp, "precision": other}, plain=False), others),
+        )  # fmt: skip
+        for name, result, into in runs:
+            elapsed = result["elapsed"]
+            into.append((len(elapsed) - 1) * 1024 / (elapsed[-1] - elapsed[0]))
+            losses[name] = result["loss"][-1]
+    return others, losses
 
 
 def encode(repeats: int) -> list[Figure]:
