@@ -191,4 +191,5 @@ class Precision:
             if self.gpu
             else "loss scaling only: float16 arithmetic needs a GPU",
         }
-        return f"{self.name} ({how[self.name]}{', with XLA' if self.xla else ''}) on {self.device}"
+        xla = (", with XLA" if self.gpu else ", --xla ignored on a CPU") if self.xla else ""
+        return f"{self.name} ({how[self.name]}{xla}) on {self.device}"

@@ -242,7 +242,12 @@ class _Session:
         if changes:
             self.memory_notes.append(
                 f"To fit in {memory.gb(self.device.size or 0)}, --memory auto chose: "
-                f"{'; '.join(changes)}. An option given on the command line is never changed."
+                f"{'; '.join(changes)} (never an option given here or recorded in the run)."
+            )
+        if options.xla and self.options.gradient_checkpointing and self.device.gpu:
+            self.memory_notes.append(
+                "--xla with gradient checkpointing: XLA may recompute every block at once, "
+                "saving less memory than planned; the peak after the first step will tell."
             )
         if self.device.size is None:
             self.memory_notes.append(

@@ -85,7 +85,14 @@ class Plan:
 
 
 def gb(size: float) -> str:
-    return f"{size / 1e9:.1f} GB" if size >= 0.95e8 else f"{size / 1e6:.0f} MB"
+    """``3.10 GB``, ``12.4 GB``, ``68 MB``, ``<1 MB``: enough digits to tell plans apart."""
+    if size >= 9.95e9:
+        return f"{size / 1e9:.1f} GB"
+    if size >= 0.995e9:
+        return f"{size / 1e9:.2f} GB"
+    if size >= 0.5e6 or size == 0:
+        return f"{size / 1e6:.0f} MB"
+    return "<1 MB"
 
 
 def plan(hparams: Any, options: TrainOptions, window: int, *, loss_scaling: bool = False) -> Plan:
@@ -221,10 +228,11 @@ def fit(
         needed = plan(hparams, options, window, loss_scaling=scaling)
         if needed.total <= room:
             return options, needed, _said(changes, needed.total)
+    even = f"even with {'; '.join(_said(changes, needed.total))}: " if changes else ""
     raise TitlegenError(
         f"Training a {hparams.n_layer}-layer, {hparams.n_embd}-wide GPT-2 needs "
-        f"{gb(needed.total)} ({needed.describe()}, {describe(options)}) and {where.describe()} "
-        f"allows {gb(room)}: {_advice(given)}"
+        f"{gb(needed.total)} ({even}{needed.describe()}; {describe(options)}) and "
+        f"{where.describe()} allows {gb(room)}: {_advice(given)}"
     )
 
 
