@@ -344,3 +344,24 @@ def test_a_resumed_run_keeps_its_recorded_settings(two_blocks, titles_csv, tmp_p
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "gradient checkpointing on (was off)" in result.output
+
+
+def test_a_recomputed_block_stays_on_its_device():
+    # tf.gradients builds each gradient colocated with its op: the recomputation of a block
+    # spread to a device (--multi-gpu) runs there, not on the default device.
+    import tensorflow as tf
+
+    import titlegen.training.model as model
+
+    hparams = _hparams(2, 16, 2, vocab=31, ctx=8)
+    with tf.Graph().as_default() as graph:
+        tokens = tf.compat.v1.placeholder(tf.int32, [1, 8])
+        logits = model.logits(hparams, tokens, checkpointing=True, gpus=("/device:CPU:0",))
+        tf.gradients(tf.reduce_sum(logits), tf.compat.v1.trainable_variables())
+        again = [
+            op
+            for op in graph.get_operations()
+            if re.search(r"_grad/model/h\d/", op.name) and op.type != "ReadVariableOp"
+        ]  # a variable's reads are placed with the variable
+    off = [op.name for op in again if not op.device.endswith("CPU:0")]
+    assert again and not off, off[:3]
