@@ -91,12 +91,11 @@ def first_batches(run: Path, names: list[str]) -> collections.Counter:
     options = sampling.SampleOptions(nsamples=PER_SUBREDDIT, batch_size=PER_SUBREDDIT, seed=1)
     reasons: collections.Counter = collections.Counter()
     for name in names:
-        generator = sampling.Generator(run)  # a fresh graph: the same random stream as generate
+        generator = sampling.Generator(run)
         try:
-            context = generator._context("", name)
-            rows = generator._sampler(options, options.length)(context)
-            for row in rows:
-                text = generator.vocabulary.decode(row[len(context) :].tolist())
+            job = generator.job(options, [name])  # its first round: a row per title
+            for row in generator.sample(job.round(), job.kind):
+                text = generator.vocabulary.decode(row)
                 kept, restarted = generator._row_text(text, options, name)
                 if restarted:
                     reasons["a start marker"] += 1

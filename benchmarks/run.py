@@ -62,8 +62,10 @@ times, tokens = [], 0
 for _ in range(a["calls"]):
     start = time.perf_counter()
     if a["model"]:  # a random-weight model: count the tokens it samples, titles or not
-        out = generator._sampler(options, a["length"])(generator._context(""))
-        tokens, count = out.shape[0] * (out.shape[1] - 1), out.shape[0]
+        prompt = tuple(generator._context(""))
+        rows = [sampling.Row(prompt, seed, 0.7, a["length"]) for seed in range(a["batch_size"])]
+        out = generator.sample(rows, sampling.Kind(0, 0.0, None, 1))
+        tokens, count = sum(len(row) for row in out), len(out)
     else:
         count = len(generator.generate(options))
     times.append(time.perf_counter() - start)

@@ -89,7 +89,7 @@ def test_a_model_that_only_copies_gets_a_clear_message():
     keep = Filter({"a"})
     keep.copies = 95
     message = generate._shortfall(5, 10, 20, keep)
-    assert message.startswith("Only 5 of 10 titles were new after 20 batches (95 copies of ")
+    assert message.startswith("Only 5 of 10 titles were new after 20 tries (95 copies of ")
     assert "the model mostly copies; raise --temperature" in message
 
 

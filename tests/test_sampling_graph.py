@@ -40,12 +40,12 @@ def gpt_2_simple_tokens(folder, context, *, batch_size, length, top_k):
 
 @pytest.mark.parametrize("prefix", ["", "What", "TIL 🎉 東京 שלום"])
 def test_top_k_1_gives_gpt_2_simple_tokens(generator, prefix):
-    options = sampling.SampleOptions(batch_size=2, length=40, top_k=1, prefix=prefix, seed=1)
     context = generator._context(prefix)
-    ours = generator._sampler(options, options.length)(context)
+    rows = [sampling.Row(tuple(context), seed, temperature=0.7, length=40) for seed in (1, 2)]
+    ours = generator.sample(rows, sampling.Kind(top_k=1, top_p=0.0, truncate=None, cut_after=1))
     theirs = gpt_2_simple_tokens(generator.folder, context, batch_size=2, length=40, top_k=1)
-    assert ours.shape[1] > len(context)
-    assert ours.tolist() == theirs[:, : ours.shape[1]].tolist()
+    assert all(ours)
+    assert [context + row for row in ours] == theirs[:, : len(context) + len(ours[0])].tolist()
 
 
 @pytest.mark.parametrize("cut_after", [1, 2])
@@ -55,16 +55,16 @@ def test_a_row_stops_where_the_text_is_cut(generator, cut_after):
     options = sampling.SampleOptions(batch_size=batch, length=200, truncate="e", seed=3)
     subreddit = None if cut_after == 2 else "aww"  # unasked, the row starts with a name
     assert generator._cut_after(options, subreddit) == cut_after
-    context = generator._context("")
-    tokens = generator._sampler(options, options.length, cut_after)(context)
-    steps = tokens.shape[1] - len(context)
-    assert steps < options.length  # the batch stopped early
+    context = tuple(generator._context("", subreddit))
+    asked = [sampling.Row(context, seed, 0.7, options.length) for seed in range(batch)]
+    kind = sampling.Kind(top_k=0, top_p=0.0, truncate="e", cut_after=cut_after)
+    rows = generator.sample(asked, kind)
+    assert max(len(row) for row in rows) < options.length  # the batch stopped early
 
     def ended(row) -> bool:  # where the graph ended it, by the rule _sample cuts the text by
         text = generator.vocabulary.decode(row)
         return len(generator._row_text(text, options, subreddit)[0]) < len(text)
 
-    rows = [row[len(context) :] for row in tokens]
     assert len(rows) == batch and all(ended(row) for row in rows)
     # The last row to end ended at the last step: its end is in its last token.
     assert any(not ended(row[:-1]) for row in rows)
@@ -75,10 +75,8 @@ def matches(rows, vocabulary, stops=(), cuts=(), cut_after=1):
     import tensorflow as tf
 
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        matcher = sampling_graph._StopMatcher(
-            list(stops), vocabulary, len(rows), list(cuts), cut_after
-        )
-        state, ended = matcher.empty(), []
+        matcher = sampling_graph._StopMatcher(list(stops), vocabulary, list(cuts), cut_after)
+        state, ended = matcher.empty(len(rows)), []
         for step in range(len(rows[0])):
             state, done = matcher.update(state, tf.constant([row[step] for row in rows]))
             ended.append(done)
@@ -126,3 +124,21 @@ def test_a_cut_ends_a_row_only_after_the_title_began():
     # A stop ends a row wherever it is, and so does a cut after no words (an included prefix).
     assert matches([[1, 0]], vocabulary, stops=[b" "]) == [[True, True]]
     assert matches([[1, 0]], vocabulary, cuts=[b" "], cut_after=0) == [[True, True]]
+
+
+def test_a_row_samples_the_same_alone_or_in_any_batch(generator):
+    """What lets titlegen serve batch many requests and still keep --seed's promise."""
+    kind = sampling.Kind(top_k=0, top_p=0.0, truncate=None, cut_after=1)
+    start = tuple(generator._context(""))  # the start marker alone: nothing to share
+    named = tuple(generator._context("", "aww"))  # the marker is run once and shared
+    prefixed = tuple(generator._context("What a"))
+    rows = [sampling.Row(named, 5, 0.9, 30), sampling.Row(start, 5, 0.9, 30)]
+    alone = [generator.sample([row], kind)[0] for row in rows]
+    others = [sampling.Row(prefixed, 2, 1.5, 50), sampling.Row(named, 6, 0.9, 30)]
+    # More than COMPACT_FROM rows, so ended rows are dropped on the way.
+    crowd = [sampling.Row(named, seed, 1.0, 40) for seed in range(sampling_graph.COMPACT_FROM)]
+    together = generator.sample([others[0], rows[0], *crowd, rows[1], others[1]], kind)
+    assert [together[1], together[-2]] == alone
+    assert together[-1] != alone[0]  # another seed, another row
+    assert all(1 <= len(row) <= 40 for row in together[2:-2])  # each row's own limit
+    assert len(generator.sample([sampling.Row(named, 1, 0.7, 1)], kind)[0]) == 1

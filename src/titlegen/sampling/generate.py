@@ -11,15 +11,15 @@ subreddit name) is no title of the one asked for: it is dropped, counted, and sa
 
 from __future__ import annotations
 
-import collections
 import csv
 import difflib
+import hashlib
 import itertools
 import json
-import math
 import random
 import re
-from dataclasses import asdict, dataclass, replace
+import secrets
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's d
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
-RETRIES = 10  # batches allowed per batch needed, when titles come out empty or are dropped
+RETRIES = 10  # rows sampled at most per title, when titles come out empty or are dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
 _WHITESPACE = re.compile(r"\s+")
@@ -149,8 +149,40 @@ def spread(nsamples: int, subreddits: list[str]) -> list[tuple[str | None, int]]
     return [(name, n) for name, n in counts if n]
 
 
+@dataclass(frozen=True)
+class Row:
+    """One title being sampled: what may differ between the rows of one batch."""
+
+    prompt: tuple[int, ...]  # the tokens it starts from, at least one
+    seed: int  # the row's own random stream, 0 to 2**64 - 1 (see row_seed)
+    temperature: float
+    length: int  # tokens to sample at most
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What rows must share to be sampled in one batch: one sampling graph is built per kind."""
+
+    top_k: int
+    top_p: float
+    truncate: str | None
+    cut_after: int  # words a --truncate match must start after; 1 without --truncate
+
+
+def row_seed(seed: int, slot: int, attempt: int) -> int:
+    """The random stream of a title's ``attempt``-th row: from the request's seed and the
+    title's place in it only, so a title is the same however rows were batched."""
+    digest = hashlib.blake2b(f"{seed}/{slot}/{attempt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
 class Generator:
-    """A model loaded once, with a sampling graph built once per set of sampling settings."""
+    """A model loaded once, with a sampling graph built once per kind of rows (:class:`Kind`).
+
+    ``sample`` samples any rows of one kind, each from its own prompt and seed, in one batch;
+    ``generate`` makes titles of them (:class:`Job`). ``titlegen serve`` batches the rows of
+    many requests into one ``sample`` call.
+    """
 
     def __init__(self, folder: Path) -> None:
         tf = runtime.tensorflow()
@@ -161,6 +193,8 @@ class Generator:
         self.titles = self.format.titles
         self.vocabulary = encoding.Vocabulary(folder)
         self.end_token = self.vocabulary.token_id(dataset.END)
+        # Every prompt of a titlegen run starts with these: run once per batch, then shared.
+        self.start_tokens = tuple(self.vocabulary.encode(dataset.START).tolist())
         self.hparams = model.default_hparams()
         self.hparams.override_from_dict(runs.read_hparams(folder))
         self.checkpoint = runs.Run(folder).checkpoint()  # the latest complete one
@@ -176,59 +210,71 @@ class Generator:
     def generate(
         self,
         options: SampleOptions,
-        *,
-        subreddit: str | None = None,
+        subreddits: list[str] = (),
         keep: Filter | None = None,
-        batch_size: int | None = None,
     ) -> list[Sample]:
-        """``options.nsamples`` titles (of ``subreddit``, for a conditioned run); with ``keep``,
-        only titles it admits, sampling on until there are enough. Batches of ``batch_size``
-        (default: ``options.batch_size``, at most ``options.nsamples``)."""
-        options.check()
-        if subreddit is None and self._picks_subreddits(options):
-            return self.generate_many(options, [], keep)
-        batch_size = batch_size or min(options.batch_size, options.nsamples)
-        options = replace(options, batch_size=batch_size)
-        context = self._context(options.prefix, subreddit)
-        length = min(options.length, MAX_LENGTH - len(context))
-        if length < 1:
-            raise TitlegenError("--prefix is too long: it leaves no room to generate.")
-        run = self._sampler(options, length, self._cut_after(options, subreddit))
-        keep = keep or Filter()
-        samples: list[Sample] = []
-        batches = math.ceil(options.nsamples / options.batch_size) * RETRIES
-        for _ in range(batches):
-            for row in run(context):
-                sample = self._sample(row[len(context) :].tolist(), options, subreddit)
-                if sample is None:
-                    self.restarts += 1
-                elif sample.title and keep.admit(sample.title):
-                    samples.append(sample)
-            if len(samples) >= options.nsamples:
-                return samples[: options.nsamples]
-        raise TitlegenError(
-            _shortfall(len(samples), options.nsamples, batches, keep, self.restarts)
-        )
+        """``options.nsamples`` titles, spread evenly over ``subreddits`` (for a conditioned
+        run); with ``keep``, only titles it admits, sampling on until there are enough.
+        Rows are sampled ``options.batch_size`` at a time."""
+        job = self.job(options, subreddits, keep)
+        while not job.done:
+            rows = job.round()
+            tokens = []
+            for at in range(0, len(rows), options.batch_size):
+                tokens += self.sample(rows[at : at + options.batch_size], job.kind)
+            job.take(tokens)
+        self.restarts += job.restarts
+        return job.samples()
 
-    def generate_many(
-        self, options: SampleOptions, subreddits: list[str], keep: Filter | None = None
-    ) -> list[Sample]:
-        """``options.nsamples`` titles spread evenly over ``subreddits`` (if any), all in
-        batches of one size, so one sampling graph serves every subreddit. Without
-        ``subreddits``, a conditioned run given a prefix draws each title's subreddit from
-        those it was trained on (``_draw``), in the order drawn."""
-        keep = keep or Filter()
-        drawn = [] if subreddits else self._draw(options)
-        shares = list(collections.Counter(drawn).items()) or spread(options.nsamples, subreddits)
-        batch = min(options.batch_size, max(count for _, count in shares))
-        made = [
-            self.generate(replace(options, nsamples=n), subreddit=name, keep=keep, batch_size=batch)
-            for name, n in shares
-        ]
-        if not drawn:
-            return [sample for share in made for sample in share]
-        queues = {name: iter(share) for (name, _), share in zip(shares, made, strict=True)}
-        return [next(queues[name]) for name in drawn]
+    generate_many = generate  # the name older callers know
+
+    def job(
+        self, options: SampleOptions, subreddits: list[str] = (), keep: Filter | None = None
+    ) -> Job:
+        """The titles ``options`` ask for, as a :class:`Job` to be sampled."""
+        options.check()
+        if subreddits:
+            slots: list[str | None] = [
+                n for n, count in spread(options.nsamples, list(subreddits)) for _ in range(count)
+            ]
+        else:
+            slots = self._draw(options) or [None] * options.nsamples
+        return Job(self, options, slots, keep or Filter())
+
+    def sample(self, rows: list[Row], kind: Kind) -> list[list[int]]:
+        """Each row's sampled tokens (its prompt not included), in one batch per shared start."""
+        import numpy as np
+
+        heads: dict[tuple[int, ...], list[int]] = {}
+        for at, row in enumerate(rows):
+            heads.setdefault(self._head(row.prompt), []).append(at)
+        out: list[list[int]] = [[] for _ in rows]
+        for head, picked in heads.items():
+            given, tokens, key = self._sampler(kind, prefilled=bool(head))
+            tails = [rows[at].prompt[len(head) :] for at in picked]
+            width = max(len(tail) for tail in tails)
+            feed = {
+                given.head: [head],
+                given.tails: [[*tail, *[0] * (width - len(tail))] for tail in tails],
+                given.lengths: [len(tail) for tail in tails],
+                given.limits: [rows[at].length for at in picked],
+                given.temperatures: [rows[at].temperature for at in picked],
+                given.seeds: np.array([rows[at].seed for at in picked], np.uint64).view(np.int64),
+            }
+            # The first run of a graph is where TensorFlow's C++ logs oneDNN's kernel choices.
+            with runtime.native_logs_muted(key not in self.ran):
+                self.ran.add(key)
+                sampled = self.session.run(tokens, feed)
+            for at, tail, row in zip(picked, tails, sampled, strict=True):
+                out[at] = row[len(tail) : len(tail) + rows[at].length].tolist()
+        return out
+
+    def _head(self, prompt: tuple[int, ...]) -> tuple[int, ...]:
+        """The start a prompt shares with every prompt of the run, if it has more after it."""
+        start = self.start_tokens if self.titles else ()
+        if len(prompt) > len(start) and prompt[: len(start)] == start:
+            return start
+        return ()
 
     def _picks_subreddits(self, options: SampleOptions) -> bool:
         """Whether a title needs a subreddit the user did not name: a conditioned run's prompt
@@ -256,52 +302,39 @@ class Generator:
             text += prefix
         return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
-    def _sampler(self, options: SampleOptions, length: int, cut_after: int = 1):
-        import numpy as np
+    def _sampler(self, kind: Kind, *, prefilled: bool) -> tuple[Any, Any, tuple]:
         import tensorflow as tf
 
-        settings = sampling_graph.Settings(
-            options.batch_size, length, options.temperature, options.top_k, options.top_p
-        )
-        cut_after = cut_after if options.truncate else 1  # without cuts, no matter
-        key = (settings, options.truncate, cut_after, options.seed)
+        key = (kind, prefilled)
         if key not in self.samplers:
             with self.graph.as_default():
-                tf.compat.v1.set_random_seed(options.seed)
-                context = tf.compat.v1.placeholder(tf.int32, [options.batch_size, None])
+                given = sampling_graph.inputs()
                 tokens = sampling_graph.build(
                     hparams=self.hparams,
-                    context=context,
-                    settings=settings,
-                    stops=[stop.encode() for stop in self._stops(options)],
+                    given=given,
+                    settings=sampling_graph.Settings(kind.top_k, kind.top_p),
+                    stops=[stop.encode() for stop in self._stops(kind.truncate)],
                     vocabulary=self.vocabulary.byte_table(self.hparams.n_vocab),
-                    cuts=[options.truncate.encode()] if options.truncate else [],
-                    cut_after=cut_after,
+                    cuts=[kind.truncate.encode()] if kind.truncate else [],
+                    cut_after=kind.cut_after,
+                    prefilled=prefilled,
                 )
                 if not self.samplers:  # the first sampler creates the model's variables
                     self._restore(tf.compat.v1.train.Saver())
-            self.samplers[key] = (context, tokens)
-        context, tokens = self.samplers[key]
-
-        def run(prompt: list[int]) -> np.ndarray:
-            # The first run of a graph is where TensorFlow's C++ logs oneDNN's kernel choices.
-            with runtime.native_logs_muted(self.ran.isdisjoint({key})):
-                self.ran.add(key)
-                return self.session.run(tokens, {context: [prompt] * options.batch_size})
-
-        return run
+            self.samplers[key] = (given, tokens)
+        return (*self.samplers[key], key)
 
     def _restore(self, saver: Any) -> None:
         self.checkpoint = runs.Run(self.folder).restore_latest(saver, self.session)
 
-    def _stops(self, options: SampleOptions) -> list[str]:
+    def _stops(self, truncate: str | None) -> list[str]:
         """Where a row ends, wherever they occur: the end marker (unless a plain run is cut
         with --truncate instead), and for a titlegen run the start marker too, since its
         titles are trained as <|startoftext|>TITLE<|endoftext|>: a start marker means the
         model began another document (an undertrained one may skip the end marker)."""
         if self.titles:
             return [dataset.END, dataset.START]
-        return [] if options.truncate else [dataset.END]
+        return [] if truncate else [dataset.END]
 
     def _cut_after(self, options: SampleOptions, subreddit: str | None) -> int:
         """How many words of a row a --truncate match must start after: a title has begun
@@ -338,7 +371,7 @@ class Generator:
         sampling), and whether that was at a start marker: the first stop string, or
         --truncate match that starts after the title's first word began."""
         ends = []  # (where the match ends, where it starts, whether a document began there)
-        for stop in self._stops(options):
+        for stop in self._stops(options.truncate):
             at = text.find(stop)
             if at >= 0:
                 ends.append((at + len(stop), at, stop == dataset.START))
@@ -358,6 +391,67 @@ class Generator:
         return bool(space) and first in self.format.subreddits
 
 
+class Job:
+    """The titles of one request: a slot per title, each sampled until it holds a title (a
+    row is dropped where the model began another document, or where ``keep`` refuses it).
+
+    Rows come in rounds, one per open slot, and a round is taken back whole, in slot order:
+    the titles depend on the options and the seed only, not on how the rounds were cut into
+    batches or shared a batch with other requests' rows.
+    """
+
+    def __init__(
+        self, generator: Generator, options: SampleOptions, slots: list[str | None], keep: Filter
+    ) -> None:
+        self.generator, self.options, self.slots, self.keep = generator, options, slots, keep
+        self.seed = secrets.randbits(63) if options.seed is None else options.seed
+        cut_after = generator._cut_after(options, slots[0]) if options.truncate else 1
+        self.kind = Kind(options.top_k, options.top_p, options.truncate, cut_after)
+        prompts = {name: tuple(generator._context(options.prefix, name)) for name in set(slots)}
+        self.prompts = [prompts[name] for name in slots]
+        if MAX_LENGTH - max(len(prompt) for prompt in prompts.values()) < 1:
+            raise TitlegenError("--prefix is too long: it leaves no room to generate.")
+        self.found: list[Sample | None] = [None] * len(slots)
+        self.attempts = [0] * len(slots)
+        self.open = list(range(len(slots)))  # slots without a title yet
+        self.restarts = 0  # rows dropped: the model began another document
+
+    @property
+    def done(self) -> bool:
+        return not self.open
+
+    def round(self) -> list[Row]:
+        """A row for each open slot."""
+        o = self.options
+        return [
+            Row(
+                prompt=self.prompts[slot],
+                seed=row_seed(self.seed, slot, self.attempts[slot]),
+                temperature=o.temperature,
+                length=min(o.length, MAX_LENGTH - len(self.prompts[slot])),
+            )
+            for slot in self.open
+        ]
+
+    def take(self, tokens: list[list[int]]) -> None:
+        """The sampled tokens of the last round's rows, in its order."""
+        for slot, row in zip(self.open, tokens, strict=True):
+            self.attempts[slot] += 1
+            sample = self.generator._sample(row, self.options, self.slots[slot])
+            if sample is None:
+                self.restarts += 1
+            elif sample.title and self.keep.admit(sample.title):
+                self.found[slot] = sample
+        self.open = [slot for slot in self.open if self.found[slot] is None]
+        if self.open and max(self.attempts[slot] for slot in self.open) >= RETRIES:
+            found = len(self.slots) - len(self.open)
+            tries = sum(self.attempts)
+            raise TitlegenError(_shortfall(found, len(self.slots), tries, self.keep, self.restarts))
+
+    def samples(self) -> list[Sample]:
+        return [sample for sample in self.found if sample is not None]
+
+
 def _find_after_words(text: str, needle: str, words: int) -> int:
     """Where ``needle`` first occurs in ``text`` after the ``words``-th word began (-1 if
     nowhere), as the graph's stop matcher finds a cut: a word is a run of non-space."""
@@ -372,18 +466,17 @@ def restarts_summary(count: int) -> str:
     return f"Dropped {plural(count, 'title')} where the model began another document."
 
 
-def _shortfall(found: int, wanted: int, batches: int, keep: Filter, restarts: int = 0) -> str:
+def _shortfall(found: int, wanted: int, tries: int, keep: Filter, restarts: int = 0) -> str:
     if keep.copies or keep.repeats:
         return (
-            f"Only {found} of {wanted} titles were new after {batches} batches "
+            f"Only {found} of {wanted} titles were new after {tries} tries "
             f"({keep.summary().removeprefix('Dropped ').rstrip('.')} dropped): the model mostly "
             "copies; raise --temperature, or train less (--keep-best stops where it still "
             "generalises)."
         )
     began = f", and {restarts} rows where it began another document" if restarts else ""
     return (
-        f"The model produced only {found} non-empty titles in {batches} batches{began}: "
-        "train it more."
+        f"The model produced only {found} non-empty titles in {tries} tries{began}: train it more."
     )
 
 

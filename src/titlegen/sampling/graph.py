@@ -1,8 +1,10 @@
 """The sampling loop as a TensorFlow graph: gpt-2-simple's ``sample_sequence``, made faster.
 
 Same model (gpt-2-simple's own layers and variable names, so its checkpoints load), same
-sampling (its ``top_k_logits``/``top_p_logits`` and ``tf.random.categorical``), and with
-``top_k=1`` the same tokens. What differs is the cost:
+filters (its ``top_k_logits``/``top_p_logits``), the same distribution as its
+``tf.random.categorical`` (drawn per row, from the row's own seed: see ``_uniform``), and with
+``top_k=1`` the same tokens. Rows are independent: each has its own prompt, temperature, limit
+and seed, so one batch can serve many requests (``titlegen serve``). What differs is the cost:
 
 - the key/value cache is preallocated per layer, time-major ``[time, batch, heads, head_size]``,
   and written in place one position a step (``InplaceUpdate`` reuses its buffer),
@@ -27,85 +29,141 @@ COMPACT_FROM = 32  # batch size from which ended rows are dropped (smaller: not 
 
 @dataclass(frozen=True)
 class Settings:
-    batch_size: int
-    length: int  # tokens at most
-    temperature: float
+    """What a sampling graph is built for; the rest (prompts, temperatures, lengths, seeds) is
+    given per row when it runs, so rows of different requests share one graph."""
+
     top_k: int
     top_p: float
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The placeholders of a sampling graph, one row per title being sampled."""
+
+    head: Any  # [1, h] tokens every row starts with, run once and shared (h may be 0)
+    tails: Any  # [batch, width] the rest of each row's prompt, padded after its length
+    lengths: Any  # [batch] tokens of each tail, at least 1
+    limits: Any  # [batch] tokens to sample at most, per row
+    temperatures: Any  # [batch]
+    seeds: Any  # [batch] int64: each row's own random stream (see _uniform)
+
+
+def inputs() -> Inputs:
+    import tensorflow as tf
+
+    batch = tf.compat.v1.placeholder
+    return Inputs(
+        head=batch(tf.int32, [1, None], "head"),
+        tails=batch(tf.int32, [None, None], "tails"),
+        lengths=batch(tf.int32, [None], "lengths"),
+        limits=batch(tf.int32, [None], "limits"),
+        temperatures=batch(tf.float32, [None], "temperatures"),
+        seeds=batch(tf.int64, [None], "seeds"),
+    )
 
 
 def build(
     *,
     hparams: Any,
-    context: Any,
+    given: Inputs,
     settings: Settings,
     stops: list[bytes],
     vocabulary: list[bytes],
     cuts: list[bytes] = (),
     cut_after: int = 1,
+    prefilled: bool = True,
 ) -> Any:
-    """Tokens ``[batch, context + steps]``: the context followed by the sampled tokens, where
-    ``steps <= settings.length`` ends once every row has sampled one of ``stops``, or one of
-    ``cuts`` after its first ``cut_after`` words (see ``_StopMatcher``)."""
+    """Tokens ``[batch, 1 + steps]``: each row's first tail token, then one token per step:
+    the rest of its tail (fed, not sampled), then sampled tokens until the row has sampled one
+    of ``stops`` (or one of ``cuts`` after its first ``cut_after`` words, see
+    ``_StopMatcher``) or its limit; the loop ends when every row has. Row ``r``'s sampled
+    tokens start at ``lengths[r]``. Without ``prefilled``, ``head`` is empty and not run.
+
+    A row's tokens depend only on its own prompt, temperature and seed, not on the other rows
+    of its batch: the shared head runs once for one row and is copied, the tails are fed one
+    token a step, and each row draws from its own random stream.
+    """
     import tensorflow as tf
     from gpt_2_simple.src import model, sample
 
-    batch, layers = settings.batch_size, hparams.n_layer
-    stop_tail = _StopMatcher(stops, vocabulary, batch, cuts, cut_after)
+    layers, heads = hparams.n_layer, hparams.n_head
+    size = hparams.n_embd // heads
+    batch = tf.shape(given.tails)[0]
+    steps = tf.shape(given.tails)[1] - 1 + tf.reduce_max(given.limits)  # at most
+    stop_tail = _StopMatcher(stops, vocabulary, cuts, cut_after)
 
-    # The context but its last token in one pass, with gpt-2-simple's model (its cache layout).
-    prefill = model.model(hparams=hparams, X=context[:, :-1], reuse=tf.compat.v1.AUTO_REUSE)
-    start = tf.shape(context)[1] - 1  # position of the first token fed to the loop
-    padding = [[0, settings.length], [0, 0], [0, 0], [0, 0]]
-    caches = []
-    for layer in range(layers):
-        for kv in range(2):  # [batch, heads, time, size] -> [time, batch, heads, size]
-            past = tf.transpose(prefill["present"][:, layer, kv], [2, 0, 1, 3])
-            caches.append(tf.pad(past, padding))
+    if prefilled:  # the head in one pass, with gpt-2-simple's model (its cache layout)
+        present = model.model(hparams=hparams, X=given.head, reuse=tf.compat.v1.AUTO_REUSE)
+        start = tf.shape(given.head)[1]  # position of the first tail token
+        caches = []
+        for layer in range(layers):
+            for kv in range(2):  # [1, heads, time, size] -> [time, batch, heads, size]
+                past = tf.transpose(present["present"][:, layer, kv], [2, 0, 1, 3])
+                past = tf.tile(past, [1, batch, 1, 1])
+                caches.append(tf.pad(past, [[0, steps], [0, 0], [0, 0], [0, 0]]))
+    else:
+        start = tf.constant(0)
+        # One buffer cut in 2 * layers: identical tf.zeros would be merged into one by grappler,
+        # and InplaceUpdate writes into its input's buffer, so the caches would share theirs.
+        caches = tf.unstack(tf.zeros([2 * layers, steps, batch, heads, size]))
+    last = tf.shape(given.tails)[1] - 1
 
-    def body(step, rows, token, ended, state, caches, out):
-        logits, caches = _decode(hparams, token, start + step, caches)
-        logits = logits / tf.cast(settings.temperature, tf.float32)
+    def body(step, rows, token, ended, sampled, state, caches, out):
+        position = start + step
+        logits, caches = _decode(hparams, token, position, caches)
+        logits = logits / tf.gather(given.temperatures, rows)[:, tf.newaxis]
         if settings.top_p > 0.0:  # as in gpt-2-simple: top_p, when set, replaces top_k
             logits = sample.top_p_logits(logits, p=settings.top_p)
         else:
             logits = sample.top_k_logits(logits, k=settings.top_k)
-        token = tf.squeeze(tf.random.categorical(logits, num_samples=1, dtype=tf.int32), [1])
-        state, done = stop_tail.update(state, token)
-        ended |= done
+        drawn = _draw(logits, _uniform(tf.gather(given.seeds, rows), position))
+        # A row still inside its prompt is fed the prompt's next token instead.
+        fed = step + 1 < tf.gather(given.lengths, rows)
+        prompt = tf.gather(given.tails, rows)[:, tf.minimum(step + 1, last)]
+        token = tf.where(fed, prompt, drawn)
+        free = tf.logical_not(fed)
+        (tail, words), done = stop_tail.update(state, drawn)
+        state = (
+            tf.where(free[:, tf.newaxis], tail, state[0]),
+            tf.where(free, words, state[1]),
+        )
+        sampled += tf.cast(free, tf.int32)
+        ended |= free & (done | (sampled >= tf.gather(given.limits, rows)))
         out = out.write(step, tf.scatter_nd(rows[:, tf.newaxis], token, [batch]))
-        if batch >= COMPACT_FROM:
-            # Once half the rows or more have ended, go on with the others only: a row that
-            # rambles on to `length` then costs one row's work, not a whole batch's.
-            live = tf.logical_not(ended)
-            shrink = 2 * tf.reduce_sum(tf.cast(live, tf.int32)) <= tf.size(live)
-            kept = (rows, token, ended, state, caches)
-            rows, token, ended, state, caches = tf.cond(
-                shrink, lambda: _compact(kept, tf.where(live)[:, 0]), lambda: kept
-            )
-        return step + 1, rows, token, ended, state, caches, out
+        # Once half the rows or more of a large batch have ended, go on with the others only:
+        # a row that rambles on to its limit then costs one row's work, not a whole batch's.
+        live = tf.logical_not(ended)
+        shrink = (tf.size(live) >= COMPACT_FROM) & (
+            2 * tf.reduce_sum(tf.cast(live, tf.int32)) <= tf.size(live)
+        )
+        kept = (rows, token, ended, sampled, state, caches)
+        rows, token, ended, sampled, state, caches = tf.cond(
+            shrink, lambda: _compact(kept, tf.where(live)[:, 0]), lambda: kept
+        )
+        return step + 1, rows, token, ended, sampled, state, caches, out
 
-    def cond(step, rows, token, ended, state, caches, out):
+    def cond(step, rows, token, ended, sampled, state, caches, out):
         return tf.logical_not(tf.reduce_all(ended))
 
     loop_vars = (
         tf.constant(0),
         tf.range(batch),
-        context[:, -1],
+        given.tails[:, 0],
         tf.zeros([batch], tf.bool),
-        stop_tail.empty(),
+        tf.zeros([batch], tf.int32),
+        stop_tail.empty(batch),
         caches,
         tf.TensorArray(tf.int32, size=0, dynamic_size=True),
     )
-    size = hparams.n_embd // hparams.n_head
     rows_shape = tf.TensorShape([None])
     shapes = (
         tf.TensorShape([]),
         rows_shape,
         rows_shape,
         rows_shape,
+        rows_shape,
         stop_tail.shape,
-        [tf.TensorShape([None, None, hparams.n_head, size])] * (2 * layers),
+        [tf.TensorShape([None, None, heads, size])] * (2 * layers),
         tf.TensorShape(None),
     )
     *_, out = tf.while_loop(
@@ -113,20 +171,53 @@ def build(
         body=body,
         loop_vars=loop_vars,
         shape_invariants=shapes,
-        maximum_iterations=settings.length,
+        maximum_iterations=steps,
         back_prop=False,
     )
-    return tf.concat([context, tf.transpose(out.stack())], axis=1)
+    return tf.concat([given.tails[:, :1], tf.transpose(out.stack())], axis=1)
+
+
+def _uniform(seeds: Any, position: Any) -> Any:
+    """A number in [0, 1) per row from its seed and the position: splitmix64's finaliser on
+    ``seed + position * golden``, so a row's draws are its own whatever batch it is in."""
+    import tensorflow as tf
+
+    def u64(value: int) -> Any:
+        return tf.constant(value, tf.uint64)
+
+    x = tf.bitcast(seeds, tf.uint64) + tf.cast(position, tf.uint64) * u64(0x9E3779B97F4A7C15)
+    x = (x ^ tf.bitwise.right_shift(x, u64(30))) * u64(0xBF58476D1CE4E5B9)
+    x = (x ^ tf.bitwise.right_shift(x, u64(27))) * u64(0x94D049BB133111EB)
+    x ^= tf.bitwise.right_shift(x, u64(31))
+    top = tf.cast(tf.bitwise.right_shift(x, u64(40)), tf.float32)  # 24 bits: exact in float32
+    return top / float(1 << 24)
+
+
+def _draw(logits: Any, uniform: Any) -> Any:
+    """A token per row, each as likely as its softmax probability (what tf.random.categorical
+    draws), by inverting the cumulative distribution at the row's ``uniform``."""
+    import tensorflow as tf
+
+    probs = tf.nn.softmax(logits)
+    cdf = tf.cumsum(probs, axis=1)
+    target = uniform[:, tf.newaxis] * cdf[:, -1:]
+    token = tf.searchsorted(cdf, target, side="right", out_type=tf.int32)[:, 0]
+    # A rounding at the top could point past the last token that can be drawn: not beyond it.
+    possible = tf.reverse(probs > 0, axis=[1])
+    highest = tf.shape(probs)[1] - 1 - tf.argmax(possible, axis=1, output_type=tf.int32)
+    return tf.minimum(token, highest)
 
 
 def _compact(state: Any, keep: Any) -> Any:
     """The rows ``keep`` of every tensor in ``state`` (the caches' rows are their 2nd axis)."""
     import tensorflow as tf
 
-    rows, token, ended, (tail, words), caches = state
+    rows, token, ended, sampled, (tail, words), caches = state
     caches = [tf.gather(cache, keep, axis=1) for cache in caches]
-    picked = [tf.gather(t, keep) for t in (rows, token, ended, tail, words)]
-    return picked[0], picked[1], picked[2], (picked[3], picked[4]), caches
+    rows, token, ended, sampled, tail, words = (
+        tf.gather(t, keep) for t in (rows, token, ended, sampled, tail, words)
+    )
+    return rows, token, ended, sampled, (tail, words), caches
 
 
 def _decode(hparams: Any, token: Any, position: Any, caches: list[Any]) -> tuple[Any, list[Any]]:
@@ -203,7 +294,6 @@ class _StopMatcher:
         self,
         stops: list[bytes],
         vocabulary: list[bytes],
-        batch: int,
         cuts: list[bytes] = (),
         cut_after: int = 1,
     ) -> None:
@@ -213,7 +303,6 @@ class _StopMatcher:
         self.stops = [s for s in stops if s]
         self.cuts = [s for s in cuts if s]
         self.cut_after = cut_after
-        self.batch = batch
         longest_token = max(1, max(len(b) for b in vocabulary))
         longest_stop = max((len(s) for s in self.stops + self.cuts), default=0)
         self.width = longest_stop + longest_token
@@ -224,10 +313,10 @@ class _StopMatcher:
         self.lengths = tf.constant([len(b) for b in vocabulary], tf.int32)
         self.shape = (tf.TensorShape([None, self.width]), tf.TensorShape([None]))
 
-    def empty(self) -> Any:
+    def empty(self, batch: Any) -> Any:
         import tensorflow as tf
 
-        return tf.fill([self.batch, self.width], -1), tf.zeros([self.batch], tf.int32)
+        return tf.fill([batch, self.width], -1), tf.zeros([batch], tf.int32)
 
     def update(self, state: Any, token: Any) -> tuple[Any, Any]:
         import tensorflow as tf
