@@ -18,6 +18,8 @@ HEAVY = (
     "duckdb",
     "matplotlib",
     "numpy",
+    "fastapi",
+    "uvicorn",
 )
 
 
@@ -35,7 +37,7 @@ def test_help_does_not_import_heavy_libraries():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from titlegen.cli import cli\n"
-        "for args in (['--help'], ['fetch', '--help'], ['runs', '--help']):\n"
+        "for args in (['--help'], ['fetch', '--help'], ['runs', '--help'], ['serve', '--help']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )

@@ -18,7 +18,17 @@ import titlegen.fetching.selection as sel
 import titlegen.models.download as download
 import titlegen.models.new_model as new_model
 import titlegen.sampling.novelty as novelty
-from titlegen import __version__, encoding, fetching, paths, runs, sampling, training, units
+from titlegen import (
+    __version__,
+    encoding,
+    fetching,
+    paths,
+    runs,
+    sampling,
+    serving,
+    training,
+    units,
+)
 from titlegen.atomic import atomic_write
 from titlegen.errors import TitlegenError
 
@@ -901,6 +911,90 @@ def generate(
         click.echo(sampling.restarts_summary(generator.restarts), err=True)
     if novel or unique:
         click.echo(keep.summary(), err=True)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  titlegen serve                                 # the latest run, at http://127.0.0.1:8000
+  titlegen serve --run-name run1 --port 8080
+  TITLEGEN_API_KEY=$(openssl rand -hex 16) titlegen serve --host 0.0.0.0
+  curl -s localhost:8000/api/titles -d '{"n": 3, "subreddit": "aww", "seed": 1}'
+""",
+)
+@click.option("--run-name", help="Training run to serve.  [default: the most recently trained]")
+@checkpoint_dir_option
+@click.option("--model", help="Serve this base model instead of a run.")
+@model_dir_option
+@click.option(
+    "--host",
+    default=serving.HOST,
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets the network in (give --api-key then).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=serving.PORT, show_default=True)
+@click.option(
+    "--api-key",
+    envvar="TITLEGEN_API_KEY",
+    show_envvar=True,
+    help="Every /api/ call then needs 'Authorization: Bearer KEY' (the page asks for it).",
+)
+@click.option(
+    "--max-batch",
+    type=click.IntRange(min=1),
+    default=serving.MAX_BATCH,
+    show_default=True,
+    help="Titles sampled at once, shared by the requests that wait together.",
+)
+@click.option(
+    "--max-titles",
+    type=click.IntRange(min=1),
+    default=serving.MAX_TITLES,
+    show_default=True,
+    help="Most titles one request may ask for.",
+)
+@click.option(
+    "--max-waiting",
+    type=click.IntRange(min=1),
+    default=serving.MAX_WAITING,
+    show_default=True,
+    help="Requests allowed to wait; past it, a request is answered 503 at once.",
+)
+def serve(
+    run_name: str | None,
+    checkpoint_dir: Path,
+    model: str | None,
+    model_dir: Path,
+    host: str,
+    api_key: str | None,
+    **limits: Any,
+) -> None:
+    """Serve titles over HTTP: a page for people, a JSON API for programs.
+
+    Loads the run once and answers until Ctrl-C (or SIGTERM), which finishes the requests
+    already taken and exits 0. Requests that arrive together are sampled together, up to
+    --max-batch titles at once. The page is at /, the API's documentation at /docs:
+    GET /api/health, GET /api/subreddits, POST /api/titles with a JSON object of n,
+    subreddit, prefix, temperature, top_k, top_p, max_tokens, seed, novel, unique (all
+    optional, generate's defaults). Every title is marked synthetic.
+    """
+    from titlegen.serving import server  # uvicorn and FastAPI: only when serving
+
+    if model is not None:
+        folder = sampling.model_folder(model, model_dir)
+    else:
+        folder = _find_run(run_name, checkpoint_dir).folder
+    if server.exposed(host) and not api_key:
+        click.echo(
+            f"Warning: listening on {host} without --api-key: anyone who can reach this "
+            "machine can use it.",
+            err=True,
+        )
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {folder.name} at {url}/ (API: {url}/docs). Ctrl-C stops.", err=True)
+
+    server.serve(folder, host=host, api_key=api_key, ready=ready, **limits)
 
 
 def run_options(command: Any) -> Any:
