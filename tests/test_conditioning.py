@@ -157,7 +157,7 @@ def test_one_sampling_graph_serves_every_subreddit(styled_runs):
 
     generator = sampling.Generator(styled_runs / "styled")
     try:
-        samples = generator.generate_many(
+        samples = generator.generate(
             sampling.SampleOptions(nsamples=10, seed=1), ["numbers", "shouting", "whispers"]
         )
     finally:

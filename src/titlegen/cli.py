@@ -898,7 +898,7 @@ def generate(
     keep = novelty.Filter(novelty.known_titles(folder) if novel else None, unique=unique)
     generator = sampling.Generator(folder)
     try:
-        samples = generator.generate_many(settings, names, keep)
+        samples = generator.generate(settings, names, keep)
     finally:
         generator.close()
     if out is None:

@@ -226,8 +226,6 @@ class Generator:
         self.restarts += job.restarts
         return job.samples()
 
-    generate_many = generate  # the name older callers know
-
     def job(
         self, options: SampleOptions, subreddits: list[str] = (), keep: Filter | None = None
     ) -> Job:
