@@ -5,11 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint bench bench-memory quality clean
+.PHONY: help demo test lint browser bench bench-memory quality clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
 	@echo "make test   install the test extras and run lint and the test suite"
+	@echo "make browser  Debian's chromium and chromedriver, for tests/test_page.py (make test runs it)"
 	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
 	@echo "make bench-memory  peak memory of one training step at GPT-2's shapes -> BENCHMARKS.md"
 	@echo "make quality  conditioning accuracy and copies of training titles, measured"
@@ -57,8 +58,24 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
+
+# tests/test_page.py drives a real headless Chromium through selenium (the test extra): Debian's
+# chromium and chromedriver, installed here when either is missing (as root, else with sudo).
+# Without them those tests fail and say to run `make test`; the rest of the suite still runs.
+BROWSER_PACKAGES := chromium chromium-driver
+BROWSER_FILES := /usr/bin/chromium /usr/bin/chromedriver
+browser:
+	@if ! ls $(BROWSER_FILES) >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		echo "Installing Debian's $(BROWSER_PACKAGES) for tests/test_page.py"; \
+		{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+		&& $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends $(BROWSER_PACKAGES); } \
+		|| echo "Could not install $(BROWSER_PACKAGES) with apt-get (as root or with sudo):" \
+			"tests/test_page.py will fail until $(BROWSER_FILES) exist." >&2; \
+	fi
 
 # Not part of `make test`: about 30 minutes of timing on two cores (GPT-2 124M's shape: 10 of them).
 bench: $(VENV)/.installed
