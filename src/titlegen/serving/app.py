@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
@@ -156,7 +157,7 @@ class Service:
 
 def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
     """The app: the page, the API and its docs, for ``service``'s run."""
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI, with /docs served from here, not from a CDN
         title="titlegen",
         version=__version__,
         description=f"Synthetic Reddit-style titles from the run {service.folder.name}, "
@@ -236,7 +237,7 @@ def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
     async def titles(request: Request) -> TitlesResponse:
         """Synthetic titles; the same seed and settings give the same titles."""
         ask = _parse(await _body(request))
-        job = service.job(ask)
+        job = await asyncio.to_thread(service.job, ask)  # novel=true may read the titles first
         try:
             future = service.batcher.submit(job)
         except Busy as error:
