@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint browser bench bench-memory quality clean
+.PHONY: help demo test lint browser bench bench-memory bench-serve quality clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
@@ -13,6 +13,7 @@ help:
 	@echo "make browser  Debian's chromium and chromedriver, for tests/test_page.py (make test runs it)"
 	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
 	@echo "make bench-memory  peak memory of one training step at GPT-2's shapes -> BENCHMARKS.md"
+	@echo "make bench-serve  titlegen serve, 32 clients at once, against one at a time -> BENCHMARKS.md"
 	@echo "make quality  conditioning accuracy and copies of training titles, measured"
 	@echo "make clean  remove the virtual environment and generated files"
 
@@ -86,6 +87,13 @@ bench: $(VENV)/.installed
 # Parts: benchmarks/memory.py --only 124M,355M --rows plain,a,c
 bench-memory: $(VENV)/.installed
 	$(BIN)/python benchmarks/memory.py
+
+# Not part of `make test`: about 16 minutes on two cores (3 rounds at GPT-2 124M's shape and at
+# the demo's; a round of both about 5 minutes), after waiting up to 10 minutes for a 1-minute load
+# average under 0.5; stops at 25 minutes (--max-seconds). Servers on 127.0.0.1 only, random port.
+# Parts: benchmarks/serve.py --rounds 1 --shapes 124M,tiny --max-tokens 32
+bench-serve: $(VENV)/.installed
+	$(BIN)/python benchmarks/serve.py
 
 # Not part of `make test`: trains the demo model and a small one (about 5 minutes on two
 # cores), then prints the table the README's "How good are the titles" shows.
