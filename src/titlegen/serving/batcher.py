@@ -1,13 +1,16 @@
 """Many requests, one sampler: the rows of requests that wait together are sampled together.
 
-One worker thread owns the model (a TensorFlow session runs one batch at a time, and a batch
-of 64 rows costs little more than a batch of 1). Requests queue up while it samples; when it
-is free it takes, in arrival order, the rows of every waiting request whose rows can share a
-graph with the first one's (:class:`titlegen.sampling.Kind`), up to ``max_batch`` rows, and
-samples them as one batch. A request whose rows do not all fit goes on in the next batch; one
-that needs more rows (a dropped row, a copy refused by ``novel``) asks for them in the next.
-Each request's titles depend on its own seed only (:class:`titlegen.sampling.Job`), never on
-what it was batched with.
+One worker thread owns the model: a TensorFlow session runs one batch at a time, and at GPT-2
+124M's shape a batch of 64 rows costs about 2.5 times one of 4 (BENCHMARKS.md). Requests
+queue up while it samples; when it is free it takes, in arrival order, the rows of every
+waiting request whose rows can share a graph with the first one's
+(:class:`titlegen.sampling.Kind`), up to ``max_batch`` rows, and samples them as one batch (an
+idle sampler first waits ``GATHER`` seconds for others to arrive). A request whose rows do not
+all fit goes on in the next batch; one that needs more rows (a dropped row, a copy refused by
+``novel``) asks for them in the next. Each request's rows draw from its own seed
+(:class:`titlegen.sampling.Job`), whatever they were batched with; only the float rounding of
+a batch depends on its size, which can turn a draw that sits on the edge between two tokens
+into the other one (BENCHMARKS.md measures how often).
 
 The queue is bounded: a request that finds ``max_waiting`` requests waiting is refused at once
 (:class:`Busy`), so memory stays bounded whatever the load. A request whose client went away
@@ -19,11 +22,14 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from titlegen.errors import TitlegenError
 from titlegen.sampling import Generator, Job, Row, Sample
 from titlegen.serving import MAX_BATCH, MAX_WAITING
+
+GATHER = 0.02  # seconds an idle sampler waits for more requests before it starts a batch
 
 log = logging.getLogger("titlegen.serve")
 
@@ -96,14 +102,33 @@ class Batcher:
     def _work(self) -> None:
         while True:
             with self._changed:
-                self._waiting = [w for w in self._waiting if not w.future.cancelled()]
-                while not self._waiting and not self._stopping:
-                    self._changed.wait()
-                    self._waiting = [w for w in self._waiting if not w.future.cancelled()]
+                self._drop_cancelled()
+                if not self._waiting:
+                    while not self._waiting and not self._stopping:
+                        self._changed.wait()
+                        self._drop_cancelled()
+                    self._gather()
                 if not self._waiting:
                     return  # stopping, and nothing left
                 batch = self._next_batch()
             self._run(batch)
+
+    def _gather(self) -> None:
+        """After idling, wait up to ``GATHER`` seconds for the batch to fill: clients that
+        send together arrive a few milliseconds apart, and the first alone would otherwise
+        hold the others back for a whole batch. Called with the lock held."""
+        deadline = time.monotonic() + GATHER
+        while not self._stopping and self._rows_waiting() < self.max_batch:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._changed.wait(left)
+
+    def _rows_waiting(self) -> int:
+        return sum(len(waiting.unsent) for waiting in self._waiting)
+
+    def _drop_cancelled(self) -> None:
+        self._waiting = [w for w in self._waiting if not w.future.cancelled()]
 
     def _next_batch(self) -> list[tuple[_Waiting, list[Row]]]:
         """Rows of the waiting jobs that share the first one's kind, oldest first, up to
