@@ -5,7 +5,7 @@ One worker thread owns the model: a TensorFlow session runs one batch at a time,
 queue up while it samples; when it is free it takes, in arrival order, the rows of every
 waiting request whose rows can share a graph with the first one's
 (:class:`titlegen.sampling.Kind`), up to ``max_batch`` rows, and samples them as one batch (an
-idle sampler first waits ``GATHER`` seconds for others to arrive). A request whose rows do not
+idle sampler first lets a burst of requests arrive, see ``_gather``). A request whose rows do not
 all fit goes on in the next batch; one that needs more rows (a dropped row, a copy refused by
 ``novel``) asks for them in the next. Each request's rows draw from its own seed
 (:class:`titlegen.sampling.Job`), whatever they were batched with; only the float rounding of
@@ -29,7 +29,8 @@ from titlegen.errors import TitlegenError
 from titlegen.sampling import Generator, Job, Row, Sample
 from titlegen.serving import MAX_BATCH, MAX_WAITING
 
-GATHER = 0.02  # seconds an idle sampler waits for more requests before it starts a batch
+GATHER = 0.1  # seconds an idle sampler waits at most for a burst of requests to arrive
+QUIET = 0.02  # seconds without a new request that end the wait (a lone request waits this)
 
 log = logging.getLogger("titlegen.serve")
 
@@ -114,15 +115,19 @@ class Batcher:
             self._run(batch)
 
     def _gather(self) -> None:
-        """After idling, wait up to ``GATHER`` seconds for the batch to fill: clients that
-        send together arrive a few milliseconds apart, and the first alone would otherwise
-        hold the others back for a whole batch. Called with the lock held."""
+        """After idling, let the requests sent together arrive before the first batch: wait
+        while they keep coming (a pause of ``QUIET`` seconds ends it), at most ``GATHER``
+        seconds, or until ``max_batch`` rows wait. Without it, the first request of a burst is
+        sampled alone and holds the others back for a whole batch. Called with the lock held."""
         deadline = time.monotonic() + GATHER
         while not self._stopping and self._rows_waiting() < self.max_batch:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._changed.wait(left)
+            arrived = len(self._waiting)
+            self._changed.wait(min(QUIET, left))
+            if len(self._waiting) == arrived:
+                break  # a pause: the burst is in
 
     def _rows_waiting(self) -> int:
         return sum(len(waiting.unsent) for waiting in self._waiting)
