@@ -20,6 +20,9 @@ HEAVY = (
     "numpy",
     "fastapi",
     "uvicorn",
+    "safetensors",
+    "torch",
+    "transformers",
 )
 
 

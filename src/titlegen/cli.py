@@ -16,6 +16,7 @@ from click.core import ParameterSource
 import titlegen.fetching.bigquery as bigquery
 import titlegen.fetching.selection as sel
 import titlegen.models.download as download
+import titlegen.models.huggingface as huggingface
 import titlegen.models.new_model as new_model
 import titlegen.sampling.novelty as novelty
 from titlegen import (
@@ -1122,3 +1123,85 @@ def runs_command(checkpoint_dir: Path, as_json: bool) -> None:
         click.echo(f"No trained runs in {checkpoint_dir}/: train one with titlegen train DATASET.")
         return
     click.echo(runs.table(found))
+
+
+@cli.command(
+    "export",
+    epilog="""\b
+Examples:
+  titlegen export hf/run1                          # the latest run
+  titlegen export hf/medium --run-name medium --overwrite
+  titlegen export hf/gpt2 --model 124M
+  hf upload my-name/reddit-titles hf/run1        # then to the Hub (huggingface_hub's hf)
+""",
+)
+@click.argument("out", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--run-name", help="Training run to export.  [default: the most recently trained]")
+@checkpoint_dir_option
+@click.option("--model", help="Export this base model instead of a run.")
+@model_dir_option
+@click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it holds an earlier export.")
+def export_command(
+    out: Path,
+    run_name: str | None,
+    checkpoint_dir: Path,
+    model: str | None,
+    model_dir: Path,
+    overwrite: bool,
+) -> None:
+    """Export a run or base model for Hugging Face transformers.
+
+    OUT_DIR gets what GPT2LMHeadModel.from_pretrained and AutoTokenizer.from_pretrained load:
+    config.json, model.safetensors (the latest checkpoint's weights, float32), the vocabulary
+    and a tokenizer that gives titlegen's tokens, generation_config.json with generate's
+    defaults, a model card (README.md) and the run's format (titlegen.json). The folder is
+    built beside OUT_DIR and renamed into place when complete. PyTorch is not needed.
+    """
+    if model is not None and run_name is not None:
+        raise TitlegenError("Give --run-name or --model, not both.")
+    if model is not None:
+        folder = sampling.model_folder(model, model_dir)
+    else:
+        folder = _find_run(run_name, checkpoint_dir).folder
+    done = huggingface.export(folder, out, overwrite=overwrite)
+    hparams = done.hparams
+    click.echo(
+        f"Exported {folder.name} (step {done.step}: {units.plural(hparams['n_layer'], 'layer')}, "
+        f"{hparams['n_embd']} wide, {units.plural(hparams['n_vocab'], 'token')}) to {out}; "
+        f"load it with GPT2LMHeadModel.from_pretrained({str(out)!r})."
+    )
+
+
+@cli.command(
+    "import",
+    epilog="""\b
+Examples:
+  titlegen import hf/run1 run1-back
+  titlegen generate --model run1-back --nsamples 5
+  hf download openai-community/gpt2 --local-dir hf/gpt2 && titlegen import hf/gpt2 gpt2
+""",
+)
+@click.argument("source", metavar="HF_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("name")
+@model_dir_option
+@click.option("--overwrite", is_flag=True, help="Replace an existing model of that name.")
+def import_command(source: Path, name: str, model_dir: Path, overwrite: bool) -> None:
+    """Import a GPT-2 saved by Hugging Face transformers as a base model.
+
+    HF_DIR holds model.safetensors, config.json and the tokenizer (vocab.json and merges.txt,
+    or tokenizer.json): what save_pretrained writes, or titlegen export. It becomes
+    --model-dir/NAME in gpt-2-simple's layout (hparams.json, encoder.json, vocab.bpe, a
+    TensorFlow checkpoint), which train, generate --model NAME and gpt-2-simple use like a
+    downloaded GPT-2; a titlegen export brings back its run's format and subreddits. Nothing
+    is written unless all of it reads.
+    """
+    done = huggingface.import_model(source, name, model_dir=model_dir, overwrite=overwrite)
+    hparams = done.hparams
+    kept = ", with its run's format and subreddits" if done.record else ""
+    click.echo(
+        f"Imported {source} as {done.folder}{kept}: {units.plural(hparams['n_layer'], 'layer')}, "
+        f"{hparams['n_embd']} wide, {units.plural(hparams['n_vocab'], 'token')}. Sample it with "
+        f"titlegen generate --model {name}"
+        + ("" if model_dir == paths.MODEL_DIR else f" --model-dir {model_dir}")
+        + "."
+    )
