@@ -37,7 +37,7 @@ BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's d
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
-RETRIES = 10  # rows sampled at most per title, when titles come out empty or are dropped
+RETRIES = 10  # rows sampled per title asked (on average), when titles come out empty or dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
 _WHITESPACE = re.compile(r"\s+")
@@ -441,9 +441,9 @@ class Job:
             elif sample.title and self.keep.admit(sample.title):
                 self.found[slot] = sample
         self.open = [slot for slot in self.open if self.found[slot] is None]
-        if self.open and max(self.attempts[slot] for slot in self.open) >= RETRIES:
+        tries = sum(self.attempts)
+        if self.open and tries >= RETRIES * len(self.slots):  # a budget the slots share
             found = len(self.slots) - len(self.open)
-            tries = sum(self.attempts)
             raise TitlegenError(_shortfall(found, len(self.slots), tries, self.keep, self.restarts))
 
     def samples(self) -> list[Sample]:

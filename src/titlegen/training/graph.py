@@ -185,26 +185,36 @@ class Graph:
         run.write_counter(step)
         return path
 
-    def sample(self, start: list[int], stops: list[bytes], vocabulary: list[bytes]) -> list[int]:
+    def sample(
+        self, start: list[int], stops: list[bytes], vocabulary: list[bytes], *, seed: int
+    ) -> list[int]:
         """One sample of up to ``SAMPLE_LENGTH`` tokens after ``start``, as gpt-2-simple's
         training samples (temperature 1, top-k 40), from the weights being trained."""
+        import numpy as np
+
         import titlegen.sampling.graph as sampling_graph
 
-        tf = runtime.tensorflow()
         if self.sampler is None:
             with self.graph.as_default():
-                context = tf.compat.v1.placeholder(tf.int32, [1, None])
-                settings = sampling_graph.Settings(1, SAMPLE_LENGTH, 1.0, 40, 0.0)
+                given = sampling_graph.inputs()
                 tokens = sampling_graph.build(
                     hparams=self.hparams,
-                    context=context,
-                    settings=settings,
+                    given=given,
+                    settings=sampling_graph.Settings(top_k=40, top_p=0.0),
                     stops=stops,
                     vocabulary=vocabulary,
+                    prefilled=False,  # the whole start is fed to the loop
                 )
-            self.sampler = (context, tokens)
-        context, tokens = self.sampler
-        return self.session.run(tokens, {context: [start]})[0, len(start) :].tolist()
+            self.sampler = (given, tokens)
+        given, tokens = self.sampler
+        feed = {
+            given.tails: [start],
+            given.lengths: [len(start)],
+            given.limits: [SAMPLE_LENGTH],
+            given.temperatures: [1.0],
+            given.seeds: np.array([seed], np.uint64).view(np.int64),
+        }
+        return self.session.run(tokens, feed)[0, len(start) : len(start) + SAMPLE_LENGTH].tolist()
 
     def close(self) -> None:
         self.session.close()

@@ -24,6 +24,7 @@ import titlegen.training.metrics as metrics
 from titlegen import __version__, dataset, encoding, runs
 from titlegen.errors import TitlegenError
 from titlegen.runs import Best, Run
+from titlegen.sampling.generate import row_seed
 from titlegen.training.config import (
     EVAL_WINDOWS,
     RESTORE,
@@ -546,7 +547,8 @@ class _Session:
         start = vocabulary.encode(dataset.START if self.data.framing == "titles" else "")
         opening = start.tolist() or [vocabulary.token_id(dataset.END) or 0]
         table = vocabulary.byte_table(self.graph.hparams.n_vocab)
-        tokens = self.graph.sample(opening, [dataset.END.encode()], table)
+        seed = row_seed(self.options.seed or 0, slot=step, attempt=0)  # the same with --seed
+        tokens = self.graph.sample(opening, [dataset.END.encode()], table, seed=seed)
         self.on_message(f"sample at step {step}: {vocabulary.decode(tokens)}")
 
 
