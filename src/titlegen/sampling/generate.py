@@ -112,9 +112,9 @@ def subreddits(folder: Path) -> dict[str, int]:
     return form.subreddits
 
 
-def resolve_subreddits(folder: Path, names: list[str]) -> list[str]:
+def resolve_subreddits(folder: Path, names: list[str], *, lister: str = "") -> list[str]:
     """``names`` as the run spells them; an error for a run without conditioning or an
-    unknown name (with the closest known ones)."""
+    unknown name (with the closest known ones, or else what lists them: ``lister``)."""
     if not names:
         return []
     form = RunFormat.of(folder)
@@ -132,7 +132,7 @@ def resolve_subreddits(folder: Path, names: list[str]) -> list[str]:
             hint = (
                 f"did you mean {' or '.join(by_case[c] for c in close)}?"
                 if close
-                else f"titlegen subreddits --run-name {folder.name} lists its "
+                else f"{lister or f'titlegen subreddits --run-name {folder.name}'} lists its "
                 f"{len(by_case)} subreddits."
             )
             raise TitlegenError(f"{folder.name} was not trained on r/{name}: {hint}")

@@ -11,7 +11,6 @@ request says picks a file, a run or a model: the run is the one the server was s
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at run
 # time, and one of them names a local (the bearer scheme).
 import asyncio
-import difflib
 import hmac
 import json
 import secrets
@@ -131,20 +130,12 @@ class Service:
         return self.generator.job(options, names, keep)
 
     def _subreddit(self, name: str) -> str:
-        form = self.generator.format
-        if not form.condition:
+        if not self.generator.format.condition:
             raise ApiError(422, "This run was trained without subreddits: leave subreddit out.")
-        by_case = {known.casefold(): known for known in form.subreddits}
-        known = by_case.get(name.removeprefix("r/").casefold())
-        if known is None:
-            close = difflib.get_close_matches(name.casefold(), list(by_case), n=3, cutoff=0.5)
-            hint = (
-                f"did you mean {' or '.join(by_case[c] for c in close)}?"
-                if close
-                else f"GET /api/subreddits lists its {len(by_case)}."
-            )
-            raise ApiError(422, f"This run was not trained on r/{name}: {hint}")
-        return known
+        try:
+            return sampling.resolve_subreddits(self.folder, [name], lister="GET /api/subreddits")[0]
+        except TitlegenError as error:
+            raise ApiError(422, str(error)) from error
 
     def _known_titles(self) -> set[str]:
         if self._known is None:
