@@ -53,7 +53,7 @@ demo: $(VENV)/.installed
 	@$(BIN)/titlegen generate --run-name demo --seed 1 --subreddit todayilearned --nsamples 3
 	@echo "Ten new titles, the model choosing the subreddit (synthetic):"
 	@$(BIN)/titlegen generate --run-name demo --seed 1
-	@echo "Next: titlegen generate, titlegen runs, titlegen plot (they find the demo run)."
+	@echo "Next: titlegen generate, titlegen runs, titlegen plot, titlegen serve (they find the demo run)."
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

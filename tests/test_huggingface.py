@@ -9,7 +9,9 @@ markers are tokens, and one in GPT-2's own form, where titlegen encodes them as 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +138,10 @@ def test_export_writes_a_hugging_face_folder(exports, styled):
         ]
     )  # fmt: skip
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no build left
+    umask = os.umask(0)
+    os.umask(umask)  # the modes a plain mkdir and open give, not a temporary folder's 0700
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o666 & ~umask}
     config = json.loads((out / "config.json").read_text())
     vocabulary = encoding.Vocabulary(styled)
     start, end = vocabulary.token_id(START), vocabulary.token_id(END)

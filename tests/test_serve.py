@@ -143,6 +143,7 @@ def test_no_seed_gives_one_to_send_back(server):
 
 def test_prefix_novel_and_unique(server):
     answer = server.titles(n=4, prefix="quiet", seed=2, novel=True, unique=True).json()
+    assert isinstance(answer["copies"], int) and isinstance(answer["repeats"], int)
     titles = [t["title"] for t in answer["titles"]]
     assert len(titles) == 4 and all(t.startswith("quiet") for t in titles)
     assert len({t.casefold() for t in titles}) == 4
@@ -163,6 +164,7 @@ def test_prefix_novel_and_unique(server):
         (b'{"n": 101}', 422, "n can be at most 100 on this server"),
         (b'{"temperature": 0}', 422, "temperature: input should be greater than 0"),
         (b'{"temperature": -1}', 422, "temperature: input should be greater than 0"),
+        (b'{"temperature": 1e999}', 422, "temperature: input should be a finite number"),
         (b'{"top_p": 1.5}', 422, "top_p: input should be less than or equal to 1"),
         (b'{"top_k": -1}', 422, "top_k: input should be greater than or equal to 0"),
         (b'{"max_tokens": 1024}', 422, "max_tokens: input should be less than or equal to 1023"),
@@ -292,3 +294,9 @@ def test_a_taken_port_is_one_sentence(server, styled):
         f"Error: Cannot listen on 127.0.0.1:{port} (address already in use): pick another "
         "--port or --host.\n"
     )
+
+
+def test_a_top_k_beyond_the_vocabulary_keeps_every_token(server):
+    wide = server.titles(n=3, seed=4, top_k=100_000)
+    assert wide.status_code == 200, wide.text
+    assert wide.json()["titles"] == server.titles(n=3, seed=4, top_k=0).json()["titles"]

@@ -919,7 +919,7 @@ def generate(
 Examples:
   titlegen serve                                 # the latest run, at http://127.0.0.1:8000
   titlegen serve --run-name run1 --port 8080
-  TITLEGEN_API_KEY=$(openssl rand -hex 16) titlegen serve --host 0.0.0.0
+  TITLEGEN_API_KEY=s3cret titlegen serve --host 0.0.0.0   # the network, with a key
   curl -s localhost:8000/api/titles -d '{"n": 3, "subreddit": "aww", "seed": 1}'
 """,
 )

@@ -892,6 +892,7 @@ def _building(target: Path, *, replace: bool) -> Iterator[Path]:
         raise HubError(f"Cannot write in {parent}: {error.strerror or error}.") from error
     try:
         yield build
+        _usual_modes(build)  # mkdtemp's and mkstemp's 0700/0600 would keep others out
         if target.exists() and not replace and any(target.iterdir()):
             raise HubError(f"{target} appeared while it was being built: nothing was replaced.")
         old = None
@@ -911,6 +912,14 @@ def _building(target: Path, *, replace: bool) -> Iterator[Path]:
     finally:
         if build.exists():
             shutil.rmtree(build, ignore_errors=True)
+
+
+def _usual_modes(folder: Path) -> None:
+    """The modes a plain ``mkdir`` and ``open`` would have given, under the user's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _write_json(path: Path, value: Any) -> None:

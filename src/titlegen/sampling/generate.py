@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import random
 import re
 import secrets
@@ -65,6 +66,8 @@ class SampleOptions:
     seed: int | None = None
 
     def check(self) -> None:
+        if not math.isfinite(self.temperature):
+            raise TitlegenError(f"--temperature must be a finite number, not {self.temperature}.")
         if not self.temperature > 0:  # 0 would divide the logits by zero
             raise TitlegenError(
                 "--temperature must be above 0; for the likeliest token every time use --top-k 1."
@@ -404,7 +407,9 @@ class Job:
         self.generator, self.options, self.slots, self.keep = generator, options, slots, keep
         self.seed = secrets.randbits(63) if options.seed is None else options.seed
         cut_after = generator._cut_after(options, slots[0]) if options.truncate else 1
-        self.kind = Kind(options.top_k, options.top_p, options.truncate, cut_after)
+        # k at or above the vocabulary's size keeps every token: the same as no top-k.
+        top_k = options.top_k if options.top_k < generator.hparams.n_vocab else 0
+        self.kind = Kind(top_k, options.top_p, options.truncate, cut_after)
         prompts = {name: tuple(generator._context(options.prefix, name)) for name in set(slots)}
         self.prompts = [prompts[name] for name in slots]
         if MAX_LENGTH - max(len(prompt) for prompt in prompts.values()) < 1:

@@ -56,7 +56,9 @@ class TitlesRequest(BaseModel):
         None, description="Titles in this subreddit's style (a conditioned run; r/ optional)."
     )
     prefix: str = Field("", max_length=PREFIX_LIMIT, description="Text every title starts with.")
-    temperature: float = Field(sampling.TEMPERATURE, gt=0, description="Higher is wilder.")
+    temperature: float = Field(
+        sampling.TEMPERATURE, gt=0, allow_inf_nan=False, description="Higher is wilder."
+    )
     top_k: int = Field(0, ge=0, description="Sample from the k likeliest tokens; 0 = off.")
     top_p: float = Field(0.0, ge=0, le=1, description="Nucleus sampling; 0 = off; wins.")
     max_tokens: int = Field(
@@ -80,6 +82,8 @@ class TitlesResponse(BaseModel):
     run: str
     seed: int = Field(description="Send it back to get the same titles again.")
     dropped: int = Field(description="Rows dropped: the model began another document.")
+    copies: int = Field(description="Titles dropped by novel: in the run's training data.")
+    repeats: int = Field(description="Titles dropped by unique: already in this answer.")
     generator: str
 
 
@@ -239,6 +243,8 @@ def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
             run=service.folder.name,
             seed=job.seed,
             dropped=job.restarts,
+            copies=job.keep.copies,
+            repeats=job.keep.repeats,
             generator=f"titlegen {__version__}",
         )
 
