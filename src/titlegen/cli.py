@@ -985,14 +985,14 @@ def serve(
         folder = sampling.model_folder(model, model_dir)
     else:
         folder = _find_run(run_name, checkpoint_dir).folder
-    if server.exposed(host) and not api_key:
-        click.echo(
-            f"Warning: listening on {host} without --api-key: anyone who can reach this "
-            "machine can use it.",
-            err=True,
-        )
 
     def ready(url: str) -> None:
+        if server.exposed(host) and not api_key:  # said once the address is known to work
+            click.echo(
+                f"Warning: listening on {host} without --api-key: anyone who can reach this "
+                "machine can use it.",
+                err=True,
+            )
         click.echo(f"Serving {folder.name} at {url}/ (API: {url}/docs). Ctrl-C stops.", err=True)
 
     server.serve(folder, host=host, api_key=api_key, ready=ready, **limits)
