@@ -202,11 +202,14 @@ def test_a_plain_gpt_2_simple_run_works(tiny_model, titles_csv, tmp_path):
     [
         (
             ["--temperature", "0"],
-            "Error: --temperature must be above 0; for the likeliest token every time use "
+            "Error: --temperature must be at least 0.001; for the likeliest token every time use "
             "--top-k 1.",
             1,
         ),
-        (["--temperature", "-1"], "--temperature must be above 0", 1),
+        (["--temperature", "-1"], "--temperature must be at least 0.001", 1),
+        (["--temperature", "1e-300"], "--temperature must be at least 0.001", 1),
+        (["--temperature", "inf"], "--temperature must be a finite number, not inf.", 1),
+        (["--top-k", "100000", "--nsamples", "1"], "", 0),  # beyond the vocabulary: no top-k
         (["--top-p", "1.5"], "'--top-p': 1.5 is not in the range 0<=x<=1", 2),
         (["--top-k", "-1"], "'--top-k': -1 is not in the range x>=0", 2),
         (["--nsamples", "0"], "'--nsamples': 0 is not in the range x>=1", 2),

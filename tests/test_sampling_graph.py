@@ -137,6 +137,7 @@ def test_a_row_samples_the_same_alone_or_in_any_batch(generator):
     others = [sampling.Row(prefixed, 2, 1.5, 50), sampling.Row(named, 6, 0.9, 30)]
     # More than COMPACT_FROM rows, so ended rows are dropped on the way.
     crowd = [sampling.Row(named, seed, 1.0, 40) for seed in range(sampling_graph.COMPACT_FROM)]
+    crowd += [sampling.Row(start, seed, 1.0, 40) for seed in range(8)]  # start's batch too
     together = generator.sample([others[0], rows[0], *crowd, rows[1], others[1]], kind)
     assert [together[1], together[-2]] == alone
     assert together[-1] != alone[0]  # another seed, another row

@@ -156,14 +156,17 @@ def test_prefix_novel_and_unique(server):
         (b'{"n": 3', 400, "not valid JSON"),
         (b"[1, 2]", 400, "must be a JSON object"),
         (b'"n"', 400, "must be a JSON object"),
+        (b"[" * 16_000, 400, "nested too deeply"),
+        (b'{"prefix": "\\ud800"}', 400, "lone surrogate"),
+        (b'{"n": "\\ud800"}', 400, "lone surrogate"),
         (b'{"count": 3}', 422, "Unknown field 'count': the fields are n, subreddit"),
         (b'{"n": "3"}', 422, "n: input should be a valid integer"),
         (b'{"n": 2.5}', 422, "n: input should be a valid integer"),
         (b'{"novel": "yes"}', 422, "novel: input should be a valid boolean"),
         (b'{"n": 0}', 422, "n: input should be greater than or equal to 1"),
         (b'{"n": 101}', 422, "n can be at most 100 on this server"),
-        (b'{"temperature": 0}', 422, "temperature: input should be greater than 0"),
-        (b'{"temperature": -1}', 422, "temperature: input should be greater than 0"),
+        (b'{"temperature": 0}', 422, "temperature: input should be greater than or equal to 0.001"),
+        (b'{"temperature": 1e-300}', 422, "temperature: input should be greater than or equal"),
         (b'{"temperature": 1e999}', 422, "temperature: input should be a finite number"),
         (b'{"top_p": 1.5}', 422, "top_p: input should be less than or equal to 1"),
         (b'{"top_k": -1}', 422, "top_k: input should be greater than or equal to 0"),
@@ -216,7 +219,7 @@ def test_concurrent_requests_share_batches_and_keep_their_titles(server):
     assert [a.status_code for a in answers] == [200] * 32
     assert all(len(a.json()["titles"]) == 4 for a in answers)
     assert [a.json()["titles"] for a in answers[:6]] == alone
-    assert after["batches"] - before["batches"] < 16  # many requests per batch
+    assert after["batches"] - before["batches"] < 32  # fewer batches than requests
     assert after["rows"] - before["rows"] >= 32 * 4
 
 

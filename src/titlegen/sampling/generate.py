@@ -38,6 +38,7 @@ BATCH_SIZE = 64  # titles sampled at once (at most --nsamples); gpt-2-simple's d
 LENGTH = 64  # tokens at most per title; titles average about 20
 MAX_LENGTH = 1023  # GPT-2's context is 1024 tokens
 TEMPERATURE = 0.7  # higher is wilder; 0.7-1.0 is the usual range
+MIN_TEMPERATURE = 0.001  # below, the logits divided by it overflow float32
 RETRIES = 10  # rows sampled per title asked (on average), when titles come out empty or dropped
 FORMATS = (".txt", ".csv", ".jsonl")
 
@@ -68,9 +69,10 @@ class SampleOptions:
     def check(self) -> None:
         if not math.isfinite(self.temperature):
             raise TitlegenError(f"--temperature must be a finite number, not {self.temperature}.")
-        if not self.temperature > 0:  # 0 would divide the logits by zero
+        if not self.temperature >= MIN_TEMPERATURE:  # 0 would divide the logits by zero
             raise TitlegenError(
-                "--temperature must be above 0; for the likeliest token every time use --top-k 1."
+                f"--temperature must be at least {MIN_TEMPERATURE}; for the likeliest token "
+                "every time use --top-k 1."
             )
         if not 0 <= self.top_p <= 1:
             raise TitlegenError(f"--top-p must be between 0 and 1, not {self.top_p}.")
@@ -261,6 +263,8 @@ class Generator:
                 given.limits: [rows[at].length for at in picked],
                 given.temperatures: [rows[at].temperature for at in picked],
                 given.seeds: np.array([rows[at].seed for at in picked], np.uint64).view(np.int64),
+                given.top_k: kind.top_k,
+                given.top_p: kind.top_p,
             }
             # The first run of a graph is where TensorFlow's C++ logs oneDNN's kernel choices.
             with runtime.native_logs_muted(key not in self.ran):
@@ -306,14 +310,14 @@ class Generator:
     def _sampler(self, kind: Kind, *, prefilled: bool) -> tuple[Any, Any, tuple]:
         import tensorflow as tf
 
-        key = (kind, prefilled)
+        # top-k and top-p are fed: a graph per value would grow without end under serve.
+        key = (kind.truncate, kind.cut_after, prefilled)
         if key not in self.samplers:
             with self.graph.as_default():
                 given = sampling_graph.inputs()
                 tokens = sampling_graph.build(
                     hparams=self.hparams,
                     given=given,
-                    settings=sampling_graph.Settings(kind.top_k, kind.top_p),
                     stops=[stop.encode() for stop in self._stops(kind.truncate)],
                     vocabulary=self.vocabulary.byte_table(self.hparams.n_vocab),
                     cuts=[kind.truncate.encode()] if kind.truncate else [],

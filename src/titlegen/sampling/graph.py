@@ -28,15 +28,6 @@ COMPACT_FROM = 32  # batch size from which ended rows are dropped (smaller: not 
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What a sampling graph is built for; the rest (prompts, temperatures, lengths, seeds) is
-    given per row when it runs, so rows of different requests share one graph."""
-
-    top_k: int
-    top_p: float
-
-
-@dataclass(frozen=True)
 class Inputs:
     """The placeholders of a sampling graph, one row per title being sampled."""
 
@@ -46,6 +37,8 @@ class Inputs:
     limits: Any  # [batch] tokens to sample at most, per row
     temperatures: Any  # [batch]
     seeds: Any  # [batch] int64: each row's own random stream (see _uniform)
+    top_k: Any  # the batch's top-k, 0 = off
+    top_p: Any  # the batch's top-p, 0 = off; when set, it is used instead of top-k
 
 
 def inputs() -> Inputs:
@@ -59,6 +52,8 @@ def inputs() -> Inputs:
         limits=batch(tf.int32, [None], "limits"),
         temperatures=batch(tf.float32, [None], "temperatures"),
         seeds=batch(tf.int64, [None], "seeds"),
+        top_k=batch(tf.int32, [], "top_k"),
+        top_p=batch(tf.float32, [], "top_p"),
     )
 
 
@@ -66,7 +61,6 @@ def build(
     *,
     hparams: Any,
     given: Inputs,
-    settings: Settings,
     stops: list[bytes],
     vocabulary: list[bytes],
     cuts: list[bytes] = (),
@@ -89,7 +83,7 @@ def build(
     layers, heads = hparams.n_layer, hparams.n_head
     size = hparams.n_embd // heads
     batch = tf.shape(given.tails)[0]
-    steps = tf.shape(given.tails)[1] - 1 + tf.reduce_max(given.limits)  # at most
+    steps = tf.reduce_max(given.lengths + given.limits) - 1  # at most
     stop_tail = _StopMatcher(stops, vocabulary, cuts, cut_after)
 
     if prefilled:  # the head in one pass, with gpt-2-simple's model (its cache layout)
@@ -112,10 +106,11 @@ def build(
         position = start + step
         logits, caches = _decode(hparams, token, position, caches)
         logits = logits / tf.gather(given.temperatures, rows)[:, tf.newaxis]
-        if settings.top_p > 0.0:  # as in gpt-2-simple: top_p, when set, replaces top_k
-            logits = sample.top_p_logits(logits, p=settings.top_p)
-        else:
-            logits = sample.top_k_logits(logits, k=settings.top_k)
+        logits = tf.cond(  # as in gpt-2-simple: top_p, when set, replaces top_k
+            given.top_p > 0.0,
+            lambda: sample.top_p_logits(logits, p=given.top_p),
+            lambda: _top_k(logits, given.top_k),
+        )
         drawn = _draw(logits, _uniform(tf.gather(given.seeds, rows), position))
         # A row still inside its prompt is fed the prompt's next token instead.
         fed = step + 1 < tf.gather(given.lengths, rows)
@@ -175,6 +170,17 @@ def build(
         back_prop=False,
     )
     return tf.concat([given.tails[:, :1], tf.transpose(out.stack())], axis=1)
+
+
+def _top_k(logits: Any, k: Any) -> Any:
+    """gpt-2-simple's ``top_k_logits`` for a ``k`` fed at run time (0 = off)."""
+    import tensorflow as tf
+
+    def cut() -> Any:
+        values, _ = tf.nn.top_k(logits, k=k)
+        return tf.where(logits < values[:, -1:], tf.fill(tf.shape(logits), -1e10), logits)
+
+    return tf.cond(k > 0, cut, lambda: logits)
 
 
 def _uniform(seeds: Any, position: Any) -> Any:

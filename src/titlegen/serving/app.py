@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from titlegen import __version__, sampling
 from titlegen.errors import TitlegenError
@@ -57,7 +58,10 @@ class TitlesRequest(BaseModel):
     )
     prefix: str = Field("", max_length=PREFIX_LIMIT, description="Text every title starts with.")
     temperature: float = Field(
-        sampling.TEMPERATURE, gt=0, allow_inf_nan=False, description="Higher is wilder."
+        sampling.TEMPERATURE,
+        ge=sampling.MIN_TEMPERATURE,
+        allow_inf_nan=False,
+        description="Higher is wilder.",
     )
     top_k: int = Field(0, ge=0, description="Sample from the k likeliest tokens; 0 = off.")
     top_p: float = Field(0.0, ge=0, le=1, description="Nucleus sampling; 0 = off; wins.")
@@ -257,10 +261,13 @@ async def _body(request: Request) -> bytes:
     if declared.isdigit() and int(declared) > BODY_LIMIT:
         raise ApiError(413, f"The body is larger than {BODY_LIMIT} bytes.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > BODY_LIMIT:
-            raise ApiError(413, f"The body is larger than {BODY_LIMIT} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > BODY_LIMIT:
+                raise ApiError(413, f"The body is larger than {BODY_LIMIT} bytes.")
+    except ClientDisconnect as error:
+        raise ApiError(499, "The client went away.") from error
     return bytes(body)
 
 
@@ -272,12 +279,25 @@ def _parse(body: bytes) -> TitlesRequest:
     except ValueError as error:
         where = f" ({error.msg} at character {error.pos})" if hasattr(error, "msg") else ""
         raise ApiError(400, f"The body is not valid JSON{where}.") from error
+    except RecursionError as error:
+        raise ApiError(400, "The body is nested too deeply.") from error
     if not isinstance(data, dict):
         raise ApiError(400, 'The body must be a JSON object, such as {"n": 5}.')
+    for text in [*data, *data.values()]:
+        if isinstance(text, str) and not _encodable(text):
+            raise ApiError(400, "The body holds a lone surrogate (\\ud800 to \\udfff): not text.")
     try:
         return TitlesRequest.model_validate(data)
     except ValidationError as error:
         raise ApiError(422, _sentence(error.errors()[0])) from error
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _sentence(error: dict[str, Any]) -> str:
@@ -289,6 +309,8 @@ def _sentence(error: dict[str, Any]) -> str:
     message = error["msg"]
     message = message[0].lower() + message[1:]
     sent = json.dumps(error.get("input"), ensure_ascii=False)
+    if not _encodable(sent):
+        sent = json.dumps(error.get("input"))
     if len(sent) > 40:
         sent = sent[:37] + "..."
     return f"{field}: {message}, not {sent}."

@@ -168,8 +168,8 @@ class Batcher:
                 continue  # the rest of its round goes in the next batch
             try:
                 waiting.job.take(waiting.tokens)
-            except TitlegenError as error:  # too many rows dropped: said in a sentence
-                self._finish(waiting, error=error)
+            except Exception as error:  # too many rows dropped (a sentence), or a bug: this
+                self._finish(waiting, error=error)  # request fails, the sampler goes on
                 continue
             if waiting.job.done:
                 self._finish(waiting, samples=waiting.job.samples())

@@ -200,7 +200,6 @@ class Graph:
                 tokens = sampling_graph.build(
                     hparams=self.hparams,
                     given=given,
-                    settings=sampling_graph.Settings(top_k=40, top_p=0.0),
                     stops=stops,
                     vocabulary=vocabulary,
                     prefilled=False,  # the whole start is fed to the loop
@@ -213,6 +212,8 @@ class Graph:
             given.limits: [SAMPLE_LENGTH],
             given.temperatures: [1.0],
             given.seeds: np.array([seed], np.uint64).view(np.int64),
+            given.top_k: 40,
+            given.top_p: 0.0,
         }
         return self.session.run(tokens, feed)[0, len(start) : len(start) + SAMPLE_LENGTH].tolist()
 
