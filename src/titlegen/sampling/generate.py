@@ -166,7 +166,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Kind:
-    """What rows must share to be sampled in one batch: one sampling graph is built per kind."""
+    """What rows must share to be sampled in one batch. top-k and top-p are fed to the graph;
+    one graph is built per ``truncate`` and ``cut_after`` (and shared start, see ``_head``)."""
 
     top_k: int
     top_p: float
@@ -182,7 +183,7 @@ def row_seed(seed: int, slot: int, attempt: int) -> int:
 
 
 class Generator:
-    """A model loaded once, with a sampling graph built once per kind of rows (:class:`Kind`).
+    """A model loaded once, with its sampling graphs built once (see :class:`Kind`).
 
     ``sample`` samples any rows of one kind, each from its own prompt and seed, in one batch;
     ``generate`` makes titles of them (:class:`Job`). ``titlegen serve`` batches the rows of
