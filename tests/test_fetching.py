@@ -34,7 +34,10 @@ def test_fetch_local_reports_progress_and_returns_a_summary(tmp_path):
         on_warning=warnings.append,
     )
 
-    assert summary == fetching.Summary(out, titles=5, subreddits=2, posts=5, skipped=0)
+    spread = fetching.Spread(subreddits=2, least=2, median=2.5, most=3)
+    assert summary == fetching.Summary(
+        out, titles=5, subreddits=2, posts=5, skipped=0, spread=spread
+    )
     assert totals == [dump.stat().st_size] and sum(steps) == dump.stat().st_size
     assert warnings == []
     assert out.read_text().splitlines()[:2] == ["subreddit,title", "Jokes,title 1"]

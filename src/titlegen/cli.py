@@ -162,6 +162,19 @@ Examples:
     help="Use exactly this subreddit (repeatable) instead of the top ones.",
 )
 @click.option(
+    "--min-titles",
+    type=click.IntRange(min=1),
+    default=sel.MIN_TITLES,
+    show_default=True,
+    help="Leave out subreddits with fewer titles than this (too few to learn).",
+)
+@click.option(
+    "--include-nsfw",
+    is_flag=True,
+    help="Keep posts marked over 18 (left out by default, as are quarantined, removed and "
+    "later-deleted posts and those of subreddits that are not public).",
+)
+@click.option(
     "--query",
     "query_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -211,6 +224,8 @@ def fetch(
     min_score: int,
     top_subreddits: int,
     per_subreddit: int,
+    min_titles: int,
+    include_nsfw: bool,
     **bigquery_options: Any,
 ) -> None:
     """Pull Reddit titles into a CSV dataset.
@@ -227,6 +242,8 @@ def fetch(
         per_subreddit=per_subreddit,
         excluded=tuple(name for name in exclude if name) if exclude else sel.EXCLUDED,
         subreddits=subreddits,
+        include_nsfw=include_nsfw,
+        min_titles=min_titles,
     )
     if source is not None:
         _refuse_bigquery_options(ctx)

@@ -6,6 +6,6 @@
 - :mod:`~titlegen.fetching.fetch`: either one, tidied and written.
 """
 
-from titlegen.fetching.fetch import DryRun, Summary, dry_run, fetch_bigquery, fetch_local
+from titlegen.fetching.fetch import DryRun, Spread, Summary, dry_run, fetch_bigquery, fetch_local
 
-__all__ = ["DryRun", "Summary", "dry_run", "fetch_bigquery", "fetch_local"]
+__all__ = ["DryRun", "Spread", "Summary", "dry_run", "fetch_bigquery", "fetch_local"]

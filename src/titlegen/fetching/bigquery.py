@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,8 @@ class Result:
 
     rows: pd.DataFrame
     bytes_processed: int | None
+    removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
+    unavailable: tuple[str, ...] = ()  # rules the table cannot apply (it lacks the column)
 
 
 def price(nbytes: int) -> float:

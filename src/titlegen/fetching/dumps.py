@@ -51,6 +51,8 @@ class Stats:
     posts: int = 0
     skipped: int = 0  # lines that are not a JSON object with a subreddit
     truncated: list[Path] = field(default_factory=list)
+    removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
+    unavailable: tuple[str, ...] = ()  # rules no file could apply (they lack the field)
 
 
 def find_files(source: Path) -> list[Path]:

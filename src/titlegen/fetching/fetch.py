@@ -9,8 +9,9 @@ did; they never print.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,31 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Titles per subreddit in what was written, and what ``--min-titles`` dropped."""
+
+    subreddits: int
+    least: int
+    median: float
+    most: int
+    dropped_subreddits: int = 0
+    dropped_titles: int = 0
+    min_titles: int = sel.MIN_TITLES
+
+    def describe(self) -> str:
+        if self.least == self.most:
+            text = f"Titles per subreddit: {self.most}"
+        else:
+            text = f"Titles per subreddit: {self.least} to {self.most}, median {self.median:g}"
+        if self.dropped_subreddits:
+            text += (
+                f"; left out {plural(self.dropped_subreddits, 'subreddit')} with fewer than "
+                f"--min-titles {self.min_titles} ({plural(self.dropped_titles, 'title')})"
+            )
+        return text + "."
+
+
+@dataclass(frozen=True)
 class Summary:
     """What a fetch wrote, and what its source gave."""
 
@@ -36,6 +62,9 @@ class Summary:
     skipped: int | None = None  # malformed lines of a dump
     bytes_processed: int | None = None  # what BigQuery scanned (None: it did not say)
     bigquery: bool = False
+    removed: Mapping[str, int] = field(default_factory=dict)  # posts left out, by rule name
+    unavailable: tuple[str, ...] = ()  # rules the source could not apply: it lacks the field
+    spread: Spread | None = None
 
     def describe(self) -> str:
         if self.bigquery:
@@ -46,10 +75,27 @@ class Summary:
                 f"read {plural(self.posts or 0, 'post')}, "
                 f"skipped {plural(self.skipped or 0, 'malformed line')}"
             )
-        return (
+        lines = [
             f"Wrote {plural(self.titles, 'title')} from {plural(self.subreddits, 'subreddit')} "
             f"to {self.out} ({source})."
-        )
+        ]
+        filters = describe_filters(self.removed, self.unavailable)
+        lines += [filters] if filters else []
+        lines += [self.spread.describe()] if self.spread else []
+        return "\n".join(lines)
+
+
+def describe_filters(removed: Mapping[str, int], unavailable: tuple[str, ...]) -> str:
+    """One sentence per kind: posts each rule left out, rules the source could not apply."""
+    rules = {rule.name: rule for rule in sel.RULES}
+    parts = []
+    if removed:
+        counts = [f"{removed[name]:,} {rules[name].removed}" for name in removed]
+        parts.append(f"Left out posts: {'; '.join(counts)}.")
+    if unavailable:
+        fields = ", ".join(f"{rules[name].field} ({name})" for name in unavailable)
+        parts.append(f"The source has no {fields}: those filters removed nothing.")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -108,8 +154,17 @@ def fetch_local(
             on_warning(
                 f"{path} ended early (an incomplete download?); used the posts before the cut."
             )
-    titles, subreddits = _write(rows, out)
-    return Summary(out, titles, subreddits, posts=stats.posts, skipped=stats.skipped)
+    titles, spread = _write(rows, out, selection.min_titles)
+    return Summary(
+        out,
+        titles,
+        spread.subreddits,
+        posts=stats.posts,
+        skipped=stats.skipped,
+        removed=stats.removed,
+        unavailable=stats.unavailable,
+        spread=spread,
+    )
 
 
 def fetch_bigquery(
@@ -137,8 +192,17 @@ def fetch_bigquery(
         max_bytes_billed=max_bytes_billed,
         timeout=timeout,
     )
-    titles, subreddits = _write(result.rows, out)
-    return Summary(out, titles, subreddits, bytes_processed=result.bytes_processed, bigquery=True)
+    titles, spread = _write(result.rows, out, selection.min_titles)
+    return Summary(
+        out,
+        titles,
+        spread.subreddits,
+        bytes_processed=result.bytes_processed,
+        bigquery=True,
+        removed=result.removed,
+        unavailable=result.unavailable,
+        spread=spread,
+    )
 
 
 def dry_run(
@@ -159,13 +223,31 @@ def dry_run(
     return DryRun(table, nbytes, max_bytes_billed)
 
 
-def _write(rows: pd.DataFrame, out: Path) -> tuple[int, int]:
-    """Tidy ``rows`` and write them to ``out``; returns the titles and subreddits written."""
+def _write(rows: pd.DataFrame, out: Path, min_titles: int = sel.MIN_TITLES) -> tuple[int, Spread]:
+    """Tidy ``rows``, drop the subreddits with fewer than ``min_titles`` titles, and write the
+    rest to ``out``; returns the titles written and their spread over subreddits."""
     titles = dataset.tidy(rows)
+    counts = titles["subreddit"].value_counts()
+    small = counts[counts < min_titles]
+    titles = titles[~titles["subreddit"].isin(small.index)]
     if titles.empty:
         raise TitlegenError(
             "No titles matched the selection, so nothing was written: "
-            "try a lower --min-score or other --subreddit names."
+            + (
+                f"every subreddit had fewer than --min-titles {min_titles} titles."
+                if len(small)
+                else "try a lower --min-score or other --subreddit names."
+            )
         )
     dataset.write_dataset(titles, out)
-    return len(titles), int(titles["subreddit"].nunique())
+    kept = counts[counts >= min_titles]
+    spread = Spread(
+        subreddits=len(kept),
+        least=int(kept.min()),
+        median=float(statistics.median(kept.tolist())),
+        most=int(kept.max()),
+        dropped_subreddits=len(small),
+        dropped_titles=int(small.sum()),
+        min_titles=min_titles,
+    )
+    return len(titles), spread

@@ -18,6 +18,7 @@ MIN_SCORE = 5  # a subreddit is a candidate if it has posts scoring at least thi
 TOP_SUBREDDITS = 1000  # keep this many subreddits, those with the most different authors
 PER_SUBREDDIT = 18  # then take this many top-scoring titles from each
 EXCLUDED = ("me_irl", "2meirl4meirl", "anime_irl", "furry_irl", "cursedimages")  # the seed's
+MIN_TITLES = 1  # drop subreddits left with fewer titles than this
 
 TABLE_PLACEHOLDER = "${table}"  # where the validated table name goes in a .sql file
 
@@ -32,6 +33,28 @@ _QUERIES = Path(__file__).resolve().parents[3] / "queries"  # a source checkout'
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A safe-default filter: posts for which ``field`` is set are left out.
+
+    A source without ``field`` (an old dump, a table without the column) cannot apply the rule;
+    it then removes nothing and ``fetch`` says so.
+    """
+
+    name: str  # as reported and as the key of the counts
+    field: str  # the post's field, as in Reddit's JSON (``_meta.was_deleted_later`` is nested)
+    removed: str  # "N posts {removed}" in the summary
+
+
+RULES = (
+    Rule("over_18", "over_18", "marked over 18 (NSFW)"),
+    Rule("quarantined", "quarantine", "quarantined"),
+    Rule("removed", "removed_by_category", "removed by moderators or Reddit"),
+    Rule("deleted_later", "_meta.was_deleted_later", "deleted later by their authors"),
+    Rule("not_public", "subreddit_type", "from subreddits that are not public"),
+)
+
+
+@dataclass(frozen=True)
 class Selection:
     """Which titles to take. Subreddit names are matched case-insensitively."""
 
@@ -40,9 +63,11 @@ class Selection:
     per_subreddit: int = PER_SUBREDDIT
     excluded: tuple[str, ...] = EXCLUDED
     subreddits: tuple[str, ...] = field(default=())  # when given: exactly these, no top-N
+    include_nsfw: bool = False  # keep posts marked over 18
+    min_titles: int = MIN_TITLES  # subreddits with fewer titles (after cleaning) are dropped
 
     def __post_init__(self) -> None:
-        for name in ("top_subreddits", "per_subreddit"):
+        for name in ("top_subreddits", "per_subreddit", "min_titles"):
             if getattr(self, name) < 1:
                 option = name.replace("_", "-")
                 raise TitlegenError(f"--{option} must be at least 1, not {getattr(self, name)}.")
@@ -56,6 +81,11 @@ class Selection:
             "excluded": sorted({name.lower() for name in self.excluded}),
             "subreddits": sorted({name.lower() for name in self.subreddits}),
         }
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The filters applied: all of :data:`RULES`, but over 18 with ``include_nsfw``."""
+        return tuple(r for r in RULES if not (self.include_nsfw and r.name == "over_18"))
 
 
 def table_for(table: str | None = None, month: str | None = None) -> str:
