@@ -126,6 +126,7 @@ def test_one_title_is_one_title(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"Wrote 1 title from 1 subreddit to {out} (read 1 post, skipped 1 malformed line).\n"
+        "Titles per subreddit: 1.\n"
     )
 
 

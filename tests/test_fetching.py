@@ -81,7 +81,8 @@ def test_fetch_bigquery_returns_a_summary(bigquery_table, tmp_path):
     assert (summary.titles, summary.subreddits, summary.bigquery) == (5, 2, True)
     assert summary.describe() == (
         f"Wrote 5 titles from 2 subreddits to {out} (BigQuery processed "
-        f"{'unknown' if summary.bytes_processed is None else '0 B'})."
+        f"{'unknown' if summary.bytes_processed is None else '0 B'}).\n"
+        "Titles per subreddit: 1 to 4, median 2.5."
     )
     assert len(messages) == 1 and messages[0].startswith(f"Querying {table} on 127.0.0.1:")
 
