@@ -456,12 +456,45 @@ def report(figures: list[Figure], repeats: int) -> str:
 
 
 def write(table: str, block: str = "results") -> None:
+    """Put ``table`` between the block's markers in BENCHMARKS.md. Rows (and their notes) of
+    figures this run did not measure (``--only``) are kept from the table already there."""
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text(encoding="utf-8")
     start, end = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
     before, rest = text.split(start, 1)
-    _, after = rest.split(end, 1)
+    old, after = rest.split(end, 1)
+    table = merge(table, old)
     path.write_text(f"{before}{start}\n{table}\n{end}{after}", encoding="utf-8")
+
+
+def merge(new: str, old: str) -> str:
+    """``new`` plus the rows and notes of ``old`` whose figures ``new`` lacks, marked as kept."""
+
+    def name(line: str) -> str:
+        return line.split("|")[1].strip()
+
+    def rows(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+    measured = {name(line) for line in rows(new)}
+    kept = [line for line in rows(old)[1:] if name(line) not in measured and name(line) != "figure"]
+    if not kept:
+        return new
+    kept_names = {name(line) for line in kept}
+    notes = [
+        line
+        for line in old.splitlines()
+        if line.startswith("- ") and line[2:].split(":", 1)[0] in kept_names
+    ]
+    lines = new.splitlines()
+    last_row = max(i for i, line in enumerate(lines) if line.startswith("| "))
+    marked = [
+        row if row.endswith("(earlier run) |") else f"{row[:-1].rstrip()} (earlier run) |"
+        for row in kept
+    ]
+    lines[last_row + 1 : last_row + 1] = marked
+    lines += notes
+    return "\n".join(lines)
 
 
 def main() -> None:
