@@ -1,5 +1,6 @@
 -- The same selection as reddit_titles.sql, for local dumps in duckdb's dialect.
--- `posts` is the table titlegen loads from the dump (subreddit, title, score, author).
+-- `posts` is the view of the posts titlegen loaded from the dumps that the filter rules keep
+-- (subreddit, title, score, author; see fetching/dumps.py).
 -- BigQuery's APPROX_COUNT_DISTINCT is exact at these sizes and close to exact beyond; here the
 -- count is exact.
 WITH

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import dump_lines, write_gz, write_zst
 
 from titlegen.cli import cli
-from titlegen.fetching import dumps
+from titlegen.fetching import dumps, json_lines
 from titlegen.fetching.selection import Selection
 
 
@@ -109,11 +109,13 @@ def test_a_folder_reads_every_dump_and_ignores_other_files(tmp_path):
     assert "read 8 posts, skipped 0 malformed lines" in result.output
 
 
-def test_parse_post_tolerates_older_field_types():
+def test_lenient_reading_tolerates_older_field_types():
     line = json.dumps({"subreddit": "aww", "title": 12, "score": "7", "author": None})
-    assert dumps.parse_post(line.encode()) == ("aww", None, 7, None)
-    assert dumps.parse_post(b'{"subreddit": "aww", "score": true}') == ("aww", None, None, None)
-    assert dumps.parse_post(b'{"subreddit": 5}') is None
+    post = json_lines.lenient(line.encode())
+    assert (post.subreddit, post.title, post.score, post.author) == ("aww", None, 7, None)
+    post = json_lines.lenient(b'{"subreddit": "aww", "score": true}')
+    assert (post.subreddit, post.title, post.score, post.author) == ("aww", None, None, None)
+    assert json_lines.lenient(b'{"subreddit": 5}') is None
 
 
 def test_a_file_without_posts_says_what_it_holds(tmp_path):

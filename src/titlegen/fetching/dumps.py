@@ -1,23 +1,30 @@
-"""``titlegen fetch --source``: the same selection as on BigQuery, from a local Reddit dump.
+"""``titlegen fetch --source``: the same selection as on BigQuery, from local Reddit dumps.
 
 A dump (such as ``RS_2019-08.zst``) is newline-delimited JSON, one submission a line, plain or
-compressed (zstd, gzip, bz2, xz; recognised by content, not by name). Files are streamed: only
-four fields of each post are kept, in a duckdb table that spills to disk when it outgrows
-memory, and the selection SQL (queries/reddit_titles.duckdb.sql) runs on that table.
+compressed (zstd, gzip, bz2, xz), or a Parquet file; each is recognised by content, not by name,
+and a folder may mix them. JSON lines are streamed: a ``.zst`` is decompressed by the ``zstd``
+program when it is installed (on another core), else in-process by python-zstandard; msgspec
+decodes the nine fields needed (:mod:`titlegen.fetching.json_lines`). Parquet is read by duckdb
+directly. Either way the posts land in one duckdb table, ``loaded``, which spills to a temporary
+folder beyond :data:`MEMORY_LIMIT`. The filter rules are counted there, and the selection SQL
+(queries/reddit_titles.duckdb.sql) reads the posts they keep through the view ``posts``.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import io
-import json
 import lzma
+import os
+import shutil
+import subprocess
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import titlegen.fetching.selection as sel
 from titlegen.errors import SourceError
@@ -28,19 +35,47 @@ if TYPE_CHECKING:
     import pandas as pd
 
 QUERY_FILE = "reddit_titles.duckdb.sql"
-DUMP_SUFFIXES = (".json", ".jsonl", ".ndjson", ".zst", ".zstd", ".gz", ".bz2", ".xz")
+DUMP_SUFFIXES = (
+    *(".json", ".jsonl", ".ndjson", ".zst", ".zstd", ".gz", ".bz2", ".xz"),
+    ".parquet",
+)
+ZSTD = "zstd"  # the zstd program, used when on PATH: it decompresses on a core of its own
 ZSTD_WINDOW = 2**31  # monthly dumps are written with `zstd --long=31`; duckdb's reader refuses
-BATCH = 50_000  # posts handed to duckdb at a time
-CHUNK = 1 << 20  # bytes read from a file at a time
-PROGRESS_EVERY = 10_000  # lines between progress reports
+BLOCK = 8 << 20  # decompressed bytes read from the zstd program at a time (beat 1 MB, measured)
+CHUNK = 1 << 20  # compressed bytes read from a file at a time (in-process decompression)
+# duckdb's memory for the loaded posts (about 100 bytes a post) and the selection; beyond it the
+# table spills to a temporary folder (in TMPDIR). The zstd window comes on top: up to 2 GiB.
+MEMORY_LIMIT = "1GB"
 
-_MAGIC = {  # first bytes of each compressed format
+_MAGIC = {  # first bytes of each format
     b"\x28\xb5\x2f\xfd": "zstd",
     b"\x1f\x8b": "gzip",
     b"BZh": "bz2",
     b"\xfd7zXZ\x00": "xz",
+    b"PAR1": "parquet",
 }
-_FIELDS = ("subreddit", "title", "score", "author")
+# What the load keeps of a post: the selection's four fields, then the filter rules' fields.
+_LOADED = {
+    "subreddit": "VARCHAR",
+    "title": "VARCHAR",
+    "score": "BIGINT",
+    "author": "VARCHAR",
+    "over_18": "BOOLEAN",
+    "quarantine": "BOOLEAN",
+    "removed_by_category": "VARCHAR",
+    "subreddit_type": "VARCHAR",
+    "was_deleted_later": "BOOLEAN",
+}
+# Each rule of selection.RULES: the column of `loaded` it needs, and when it leaves a post out.
+# A NULL (the post lacks the field) leaves nothing out. "Set" means non-null and non-empty.
+_RULES = {
+    "over_18": ("over_18", "over_18"),
+    "quarantined": ("quarantine", "quarantine"),
+    "removed": ("removed_by_category", "removed_by_category <> ''"),
+    "deleted_later": ("was_deleted_later", "was_deleted_later"),
+    "not_public": ("subreddit_type", "subreddit_type NOT IN ('', 'public')"),
+}
+_TRUNCATED = ("premature end", "unexpected end")  # how the zstd program reports a cut file
 
 
 @dataclass
@@ -53,6 +88,7 @@ class Stats:
     truncated: list[Path] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
     unavailable: tuple[str, ...] = ()  # rules no file could apply (they lack the field)
+    seen: set[str] = field(default_factory=set, repr=False)  # filter columns some post had
 
 
 def find_files(source: Path) -> list[Path]:
@@ -74,114 +110,214 @@ def select_titles(
     *,
     on_progress: Callable[[int], object] | None = None,
 ) -> tuple[pd.DataFrame, Stats]:
-    """Load the posts of ``files`` and run the selection on them.
+    """Load the posts of ``files``, leave out what ``selection.rules`` say, run the selection.
 
     ``on_progress`` is called with the number of (compressed) bytes read since its last call.
     """
     import duckdb
 
     stats = Stats()
-    with duckdb.connect() as con:
+    progress = on_progress or (lambda _n: None)
+    # The connection closes (inner) before its spill folder is removed (outer).
+    with tempfile.TemporaryDirectory(prefix="titlegen-") as spill, duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")  # lets big loads spill to disk
-        con.execute(
-            "CREATE TABLE posts (subreddit VARCHAR, title VARCHAR, score BIGINT, author VARCHAR)"
-        )
+        con.execute("SET temp_directory = ?", [spill])
+        con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+        columns = ", ".join(f"{name} {kind}" for name, kind in _LOADED.items())
+        con.execute(f"CREATE TABLE loaded ({columns})")
         for path in files:
-            _load(con, path, stats, on_progress or (lambda _n: None))
-        if stats.posts == 0:
-            names = ", ".join(str(p) for p in files)
-            found = (
-                f"none of its {plural(stats.skipped, 'line')} is a JSON object with a subreddit"
-                if stats.skipped
-                else "it holds no lines"
-            )
-            raise SourceError(
-                f"No Reddit posts could be read from {names} ({found}): is it a submission dump?"
-            )
+            stats.files += 1
+            load = _load_parquet if _kind(path) == "parquet" else _load_json
+            load(con, path, stats, progress)
+        _check_found(files, stats)
+        _count_rules(con, selection.rules, stats)
+        con.execute(_posts_view(selection.rules, stats.unavailable))
         rows = con.execute(sel.read_query(QUERY_FILE), selection.parameters()).df()
     return rows, stats
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, path: Path, stats: Stats, on_progress: Callable[[int], object]
+def _check_found(files: list[Path], stats: Stats) -> None:
+    if stats.posts:
+        return
+    names = ", ".join(str(p) for p in files)
+    found = (
+        f"none of its {plural(stats.skipped, 'line')} is a JSON object with a subreddit"
+        if stats.skipped
+        else "it holds no lines"
+    )
+    raise SourceError(
+        f"No Reddit posts could be read from {names} ({found}): is it a submission dump?"
+    )
+
+
+def _count_rules(con: duckdb.DuckDBPyConnection, rules: tuple[sel.Rule, ...], stats: Stats) -> None:
+    """Each applicable rule's count of posts it matches (independently: a post may count under
+    two rules), in one scan; rules whose field no post had are unavailable instead."""
+    applicable = [rule for rule in rules if _RULES[rule.name][0] in stats.seen]
+    stats.unavailable = tuple(rule.name for rule in rules if rule not in applicable)
+    if not applicable:
+        return
+    counts = ", ".join(f"count(*) FILTER (WHERE {_RULES[r.name][1]})" for r in applicable)
+    values = con.execute(f"SELECT {counts} FROM loaded").fetchone() or ()
+    stats.removed = {rule.name: int(n) for rule, n in zip(applicable, values, strict=True)}
+
+
+def _posts_view(rules: tuple[sel.Rule, ...], unavailable: tuple[str, ...]) -> str:
+    """The posts the rules keep, as the selection SQL's ``posts``. The conditions are this
+    module's constants, not user input."""
+    keep = [
+        f"NOT coalesce({_RULES[rule.name][1]}, false)"
+        for rule in rules
+        if rule.name not in unavailable
+    ]
+    where = " AND ".join(keep) or "true"
+    return f"CREATE VIEW posts AS SELECT subreddit, title, score, author FROM loaded WHERE {where}"
+
+
+def _kind(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as error:
+        raise SourceError(f"Cannot read {path}: {error.strerror or error}.") from error
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "plain")
+
+
+# ---------------------------------------------------------------------------------- Parquet
+
+
+def _load_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, stats: Stats, progress: Callable[[int], object]
 ) -> None:
-    columns: dict[str, list[Any]] = {name: [] for name in _FIELDS}
-    stats.files += 1
+    """duckdb reads only the needed columns; a column the file lacks is NULL (its rule is then
+    unavailable), and ``_meta`` may be a struct, JSON text, or missing."""
+    import duckdb
+
+    try:
+        have = {
+            row[0]: row[1]
+            for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        }
+    except duckdb.Error as error:
+        reason = str(error).splitlines()[0]
+        raise SourceError(
+            f"Cannot read {path}: it is not a valid Parquet file ({reason})."
+        ) from error
+    missing = [name for name in ("subreddit", "title") if name not in have]
+    if missing:
+        raise SourceError(
+            f"{path} is a Parquet file without a {' or '.join(missing)} column: titlegen needs "
+            f"subreddit and title (and reads score, author and the filter fields if present)."
+        )
+    picked = [_parquet_column(name, kind, have) for name, kind in _LOADED.items()]
+    stats.seen |= {name for name in _LOADED if name in have}
+    if "was_deleted_later" in picked[-1]:
+        stats.seen.add("was_deleted_later")
+    total = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
+    inserted = con.execute(
+        f"INSERT INTO loaded SELECT {', '.join(picked)} FROM read_parquet(?) "
+        f"WHERE subreddit IS NOT NULL",
+        [str(path)],
+    ).fetchone()
+    posts = int(inserted[0]) if inserted else 0
+    stats.posts += posts
+    stats.skipped += (int(total[0]) if total else 0) - posts  # rows without a subreddit
+    progress(path.stat().st_size)
+
+
+def _parquet_column(name: str, kind: str, have: dict[str, str]) -> str:
+    """The SQL that gives ``loaded``'s column ``name`` from a Parquet file with columns
+    ``have``. The names are this module's constants, quoted."""
+    if name == "was_deleted_later":
+        meta = have.get("_meta", "")
+        if meta.startswith("STRUCT") and "was_deleted_later" in meta:
+            return 'TRY_CAST("_meta".was_deleted_later AS BOOLEAN)'
+        if meta in ("JSON", "VARCHAR"):
+            return "TRY_CAST(json_extract_string(\"_meta\", '$.was_deleted_later') AS BOOLEAN)"
+        return "NULL::BOOLEAN"
+    if name not in have:
+        return f"NULL::{kind}"
+    return f'TRY_CAST("{name}" AS {kind})'
+
+
+# ------------------------------------------------------------------------------- JSON lines
+
+
+def _load_json(
+    con: duckdb.DuckDBPyConnection, path: Path, stats: Stats, progress: Callable[[int], object]
+) -> None:
+    import pyarrow as pa
+
+    from titlegen.fetching.json_lines import LineReader
+
+    types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+    schema = pa.schema([(name, types[kind]) for name, kind in _LOADED.items()])
+    reader = LineReader()
+    with closing(_decompressed(path, stats, progress)) as chunks:
+        for columns in reader.batches(chunks):
+            batch = pa.table(columns, schema=schema)
+            con.register("batch", batch)
+            con.execute("INSERT INTO loaded SELECT * FROM batch")
+            con.unregister("batch")
+    stats.posts += reader.posts
+    stats.skipped += reader.skipped
+    stats.seen |= reader.seen
+
+
+def _decompressed(path: Path, stats: Stats, progress: Callable[[int], object]) -> Iterator[bytes]:
+    """The decompressed bytes of a JSON-lines dump, reporting the compressed bytes read. A file
+    cut short (an interrupted download) ends early and is noted in ``stats``; a corrupt one is
+    a SourceError."""
+    kind = _kind(path)
     try:
         raw = path.open("rb")
     except OSError as error:
         raise SourceError(f"Cannot read {path}: {error.strerror or error}.") from error
+    binary = shutil.which(ZSTD) if kind == "zstd" else None
     with raw:
-        reported = 0
-        for count, line in enumerate(_split_lines(_chunks(raw, path, stats)), start=1):
-            post = parse_post(line)
-            if post is None:
-                stats.skipped += line.strip() != b""  # blank lines are not malformed
-            else:
-                stats.posts += 1
-                for name, value in zip(_FIELDS, post, strict=True):
-                    columns[name].append(value)
-                if len(columns["subreddit"]) >= BATCH:
-                    _insert(con, columns)
-            if count % PROGRESS_EVERY == 0:
-                on_progress(raw.tell() - reported)
-                reported = raw.tell()
-        _insert(con, columns)
-        on_progress(path.stat().st_size - reported)
+        chunks = (
+            _zstd_program(binary, raw, path, stats) if binary else _chunks(raw, kind, path, stats)
+        )
+        with closing(chunks):
+            reported = 0
+            for chunk in chunks:
+                yield chunk
+                # The zstd program shares raw's file offset: this is how far it has read.
+                position = os.lseek(raw.fileno(), 0, os.SEEK_CUR)
+                progress(position - reported)
+                reported = position
+        progress(path.stat().st_size - reported)
 
 
-def parse_post(line: bytes) -> tuple[str, str | None, int | None, str | None] | None:
-    """``(subreddit, title, score, author)`` of one dump line, or None if it is not a post."""
-    try:
-        post = json.loads(line)
-    except ValueError:  # includes invalid UTF-8
-        return None
-    if not isinstance(post, dict) or not isinstance(post.get("subreddit"), str):
-        return None
-    title, score, author = post.get("title"), post.get("score"), post.get("author")
-    return (
-        post["subreddit"],
-        title if isinstance(title, str) else None,
-        _int(score),
-        author if isinstance(author, str) else None,
-    )
+def _zstd_program(binary: str, raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes]:
+    """Decompress with the zstd program, reading the file through ``raw``'s descriptor. The
+    process is killed if reading stops early (an error, or Ctrl-C): no child is left behind."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [binary, "-dcq", "--long=31"], stdin=raw, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert process.stdout is not None  # stdout=PIPE
+        try:
+            while block := process.stdout.read(BLOCK):
+                yield block
+            code = process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        if code:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            if any(text in message for text in _TRUNCATED):
+                stats.truncated.append(path)
+                return
+            reason = message.splitlines()[-1] if message else f"zstd exited with {code}"
+            raise SourceError(f"Cannot read {path}: it is not a valid zstd file ({reason}).")
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, (str, float)):
-        return None
-    try:
-        return int(value)  # type: ignore[call-overload]  # "12" or 12.0 in older dumps
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[Any]]) -> None:
-    import pandas as pd
-
-    if not columns["subreddit"]:
-        return
-    batch = pd.DataFrame(
-        {
-            "subreddit": pd.array(columns["subreddit"], dtype="string"),
-            "title": pd.array(columns["title"], dtype="string"),
-            "score": pd.array(columns["score"], dtype="Int64"),
-            "author": pd.array(columns["author"], dtype="string"),
-        }
-    )
-    con.register("batch", batch)
-    con.execute("INSERT INTO posts SELECT subreddit, title, score, author FROM batch")
-    con.unregister("batch")
-    for values in columns.values():
-        values.clear()
-
-
-def _chunks(raw: io.BufferedReader, path: Path, stats: Stats) -> Iterator[bytes]:
-    """The decompressed bytes of a dump. A stream cut short (an interrupted download) ends
-    early and is noted in ``stats``; a corrupt one is an error."""
-    kind = next((k for magic, k in _MAGIC.items() if raw.peek(8).startswith(magic)), "plain")
+def _chunks(raw: IO[bytes], kind: str, path: Path, stats: Stats) -> Iterator[bytes]:
+    """In-process decompression (and plain files)."""
     if kind == "zstd":
         yield from _zstd_chunks(raw, path, stats)
         return
@@ -193,7 +329,7 @@ def _chunks(raw: io.BufferedReader, path: Path, stats: Stats) -> Iterator[bytes]
     }
     stream = openers[kind](raw)
     try:
-        while chunk := stream.read1(CHUNK):  # read1: keep what came before a cut
+        while chunk := stream.read1(CHUNK):  # type: ignore[attr-defined]  # keep what came before a cut
             yield chunk
     except EOFError:
         stats.truncated.append(path)
@@ -221,14 +357,3 @@ def _zstd_chunks(raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes]:
         raise SourceError(f"Cannot read {path}: it is not a valid zstd file ({error}).") from error
     if in_frame:
         stats.truncated.append(path)
-
-
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Lines (without their newline) from a stream of byte chunks."""
-    pending = b""
-    for chunk in chunks:
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
