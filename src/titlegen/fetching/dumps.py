@@ -43,6 +43,9 @@ ZSTD = "zstd"  # the zstd program, used when on PATH: it decompresses on a core 
 ZSTD_WINDOW = 2**31  # monthly dumps are written with `zstd --long=31`; duckdb's reader refuses
 BLOCK = 8 << 20  # decompressed bytes read from the zstd program at a time (beat 1 MB, measured)
 CHUNK = 1 << 20  # compressed bytes read from a file at a time (in-process decompression)
+# python-zstandard returns all the output of a decompress call at once: feed it this much at a
+# time, so that a very compressible file (300x) gives ~20 MB pieces rather than 300 MB ones.
+ZSTD_INPUT = 1 << 16
 # duckdb's memory for the loaded posts (about 100 bytes a post) and the selection; beyond it the
 # table spills to a temporary folder (in TMPDIR). The zstd window comes on top: up to 2 GiB.
 MEMORY_LIMIT = "1GB"
@@ -346,7 +349,7 @@ def _zstd_chunks(raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes]:
     decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_WINDOW)
     frame, in_frame = decompressor.decompressobj(), False
     try:
-        while chunk := raw.read(CHUNK):
+        while chunk := raw.read(ZSTD_INPUT):
             while chunk:
                 yield frame.decompress(chunk)
                 in_frame = not frame.eof
