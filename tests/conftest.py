@@ -68,24 +68,44 @@ def bqemu_settings():  # overrides bqemulator's fixture: same settings, quieter 
     )
 
 
+# The columns of the safe-default filters, typed as `bq load` of Arctic Shift dumps makes them.
+FILTER_COLUMNS = ("over_18", "quarantine", "removed_by_category", "subreddit_type", "_meta")
+
+
 @pytest.fixture
 def bigquery_table(bqemu_client) -> Callable[..., str]:
-    """Create a table of Reddit posts in the emulator; returns its PROJECT.DATASET.TABLE name."""
+    """Create a table of Reddit posts in the emulator; returns its PROJECT.DATASET.TABLE name.
+
+    ``create(posts, name=None, columns=())``: the table has subreddit, title, score and author,
+    plus the FILTER_COLUMNS named in ``columns`` (``_meta`` is a RECORD with was_deleted_later
+    and removal_type); a post's missing keys are NULL."""
     from google.cloud import bigquery
 
-    schema = [
-        bigquery.SchemaField("subreddit", "STRING"),
-        bigquery.SchemaField("title", "STRING"),
-        bigquery.SchemaField("score", "INT64"),
-        bigquery.SchemaField("author", "STRING"),
-    ]
+    field = bigquery.SchemaField
+    types = {
+        "subreddit": field("subreddit", "STRING"),
+        "title": field("title", "STRING"),
+        "score": field("score", "INT64"),
+        "author": field("author", "STRING"),
+        "over_18": field("over_18", "BOOL"),
+        "quarantine": field("quarantine", "BOOL"),
+        "removed_by_category": field("removed_by_category", "STRING"),
+        "subreddit_type": field("subreddit_type", "STRING"),
+        "_meta": field(
+            "_meta",
+            "RECORD",
+            fields=[field("was_deleted_later", "BOOL"), field("removal_type", "STRING")],
+        ),
+    }
 
-    def create(posts: Iterable[dict], name: str | None = None) -> str:
+    def create(posts: Iterable[dict], name: str | None = None, columns: Iterable[str] = ()) -> str:
         name = name or f"{EMULATOR_PROJECT}.reddit.posts_{uuid.uuid4().hex[:8]}"
         project, dataset, _ = name.split(".")
+        names = [*POST_FIELDS, *columns]
+        schema = [types[column] for column in names]
         bqemu_client.create_dataset(f"{project}.{dataset}", exists_ok=True)
         table = bqemu_client.create_table(bigquery.Table(name, schema=schema), exists_ok=True)
-        rows = [{key: post.get(key) for key in POST_FIELDS} for post in posts]
+        rows = [{key: post.get(key) for key in names} for post in posts]
         errors = bqemu_client.insert_rows_json(table, rows)
         assert errors == [], errors
         return name

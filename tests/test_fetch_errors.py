@@ -193,6 +193,7 @@ def test_bad_numbers_are_usage_errors(args, message, out, tmp_path):
         (["--dry-run"], "--dry-run is for BigQuery and cannot be used with --source"),
         (["--table", "test-project.a.b"], "--table is for BigQuery"),
         (["--month", "2019_08"], "--month is for BigQuery"),
+        (["--months", "2019_01:2019_06"], "--months is for BigQuery"),
     ],
 )
 def test_bigquery_options_with_source(args, message, out, tmp_path):
@@ -210,6 +211,22 @@ def test_table_and_month_together(out):
 def test_bad_month(month, out):
     result = run("fetch", "--month", month, "-o", str(out))
     assert_refused(result, out, "--month must look like 2019_08")
+
+
+@pytest.mark.parametrize(
+    "months", ["2019_08", "2019_01:2019_13", "2019_01:2019_06`; DROP", "2019_06:2019_01"]
+)
+def test_bad_months(months, out):
+    result = run("fetch", "--months", months, "-o", str(out))
+    assert_refused(result, out, "Error: --months ")
+    assert "Querying" not in result.output
+
+
+def test_table_and_months_together(out):
+    result = run(
+        "fetch", "--table", "test-project.a.b", "--months", "2019_01:2019_02", "-o", str(out)
+    )
+    assert_refused(result, out, "Pass --table or --months, not both")
 
 
 def test_unwritable_output(tmp_path):

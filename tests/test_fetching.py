@@ -10,7 +10,9 @@ from conftest import dump_lines, write_gz, write_zst
 
 from titlegen import fetching
 from titlegen.errors import TitlegenError
-from titlegen.fetching.selection import MONTH, Selection, table_for
+from titlegen.fetching.selection import MONTH, RULES, Selection, describe_tables, tables_for
+
+TABLE = "my-project.reddit.posts"
 
 
 def posts(n: int, subreddit: str = "aww") -> list[dict]:
@@ -35,8 +37,9 @@ def test_fetch_local_reports_progress_and_returns_a_summary(tmp_path):
     )
 
     spread = fetching.Spread(subreddits=2, least=2, median=2.5, most=3)
+    no_fields = tuple(rule.name for rule in RULES)  # these posts have none of the rules' fields
     assert summary == fetching.Summary(
-        out, titles=5, subreddits=2, posts=5, skipped=0, spread=spread
+        out, titles=5, subreddits=2, posts=5, skipped=0, unavailable=no_fields, spread=spread
     )
     assert totals == [dump.stat().st_size] and sum(steps) == dump.stat().st_size
     assert warnings == []
@@ -82,6 +85,9 @@ def test_fetch_bigquery_returns_a_summary(bigquery_table, tmp_path):
     assert summary.describe() == (
         f"Wrote 5 titles from 2 subreddits to {out} (BigQuery processed "
         f"{'unknown' if summary.bytes_processed is None else '0 B'}).\n"
+        "The source has no over_18 (over_18), quarantine (quarantined), removed_by_category "
+        "(removed), _meta.was_deleted_later (deleted_later), subreddit_type (not_public): "
+        "those filters removed nothing.\n"
         "Titles per subreddit: 1 to 4, median 2.5."
     )
     assert len(messages) == 1 and messages[0].startswith(f"Querying {table} on 127.0.0.1:")
@@ -123,9 +129,74 @@ def test_summaries_count_in_words():
     )
 
 
-def test_table_for():
-    assert table_for() == f"fh-bigquery.reddit_posts.{MONTH}"
-    assert table_for(month="2019_01") == "fh-bigquery.reddit_posts.2019_01"
-    assert table_for("my-project.reddit.posts") == "my-project.reddit.posts"
-    with pytest.raises(TitlegenError, match="Pass --table or --month, not both"):
-        table_for("my-project.reddit.posts", "2019_01")
+def test_tables_for():
+    assert tables_for() == (f"fh-bigquery.reddit_posts.{MONTH}",)
+    assert tables_for(month="2019_01") == ("fh-bigquery.reddit_posts.2019_01",)
+    assert tables_for(TABLE) == (TABLE,)
+    # Repeated months: each once, in order.
+    assert tables_for(month=["2019_03", "2018_12", "2019_03"]) == (
+        "fh-bigquery.reddit_posts.2018_12",
+        "fh-bigquery.reddit_posts.2019_03",
+    )
+    assert tables_for(months="2018_11:2019_02") == tuple(
+        f"fh-bigquery.reddit_posts.{m}" for m in ("2018_11", "2018_12", "2019_01", "2019_02")
+    )
+    assert tables_for(months="2019_05:2019_05") == ("fh-bigquery.reddit_posts.2019_05",)
+
+
+REFUSALS = {
+    "table and month": ({"table": TABLE, "month": "2019_01"}, "Pass --table or --month, not both."),
+    "table and months": (
+        {"table": TABLE, "months": "2019_01:2019_02"},
+        "Pass --table or --months, not both.",
+    ),
+    "month and months": (
+        {"month": ["2019_01"], "months": "2019_01:2019_02"},
+        "Pass --month or --months, not both.",
+    ),
+    "all three": (
+        {"table": TABLE, "month": ["2019_01"], "months": "2019_01:2019_02"},
+        "Pass --table or --month or --months, not all three.",
+    ),
+    "backwards": (
+        {"months": "2019_06:2019_01"},
+        "--months 2019_06:2019_01 starts after it ends: put the earlier month first.",
+    ),
+    "one month": (
+        {"months": "2019_01"},
+        "--months must be two YYYY_MM months joined by ':', like 2019_01:2019_06, not '2019_01'.",
+    ),
+    "dashes": ({"months": "2019-01:2019-06"}, "--months must be two YYYY_MM months joined by"),
+    "month 13": ({"months": "2019_01:2019_13"}, "--months must be two YYYY_MM months joined by"),
+    "three": ({"months": "2019_01:2019_02:2019_03"}, "--months must be two YYYY_MM months"),
+    "SQL": ({"months": "2019_01:2019_02`; DROP"}, "--months must be two YYYY_MM months"),
+    "too long": (
+        {"months": "1999_01:2029_01"},
+        "--months 1999_01:2029_01 spans 361 months, more than 240: query a shorter range.",
+    ),
+    "a bad --month among good ones": (
+        {"month": ["2019_01", "2019_1"]},
+        "--month must look like 2019_08 (YYYY_MM), not '2019_1'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_tables_for_refuses_in_one_sentence(case):
+    arguments, message = REFUSALS[case]
+    with pytest.raises(TitlegenError) as refused:
+        tables_for(**arguments)
+    assert str(refused.value).startswith(message)
+
+
+def test_describe_tables_names_the_months():
+    def months(*names: str) -> list[str]:
+        return [f"fh-bigquery.reddit_posts.{name}" for name in names]
+
+    assert describe_tables(["p-roject.d.t"]) == "p-roject.d.t"
+    assert describe_tables(months("2018_12", "2019_01", "2019_02", "2019_05")) == (
+        "4 months of fh-bigquery.reddit_posts (2018_12 to 2019_02, 2019_05)"
+    )
+    assert describe_tables(months("2019_01", "2019_03")) == (
+        "2 months of fh-bigquery.reddit_posts (2019_01, 2019_03)"
+    )

@@ -98,7 +98,15 @@ def cli() -> None:
     """
 
 
-BIGQUERY_ONLY = ("table", "month", "project", "dry_run", "max_bytes_billed", "query_file")
+BIGQUERY_ONLY = (
+    "table",
+    "month",
+    "months",
+    "project",
+    "dry_run",
+    "max_bytes_billed",
+    "query_file",
+)
 
 
 @cli.command(
@@ -107,6 +115,7 @@ Examples:
   titlegen fetch --source data/sample --per-subreddit 100 -o data/sample_titles.csv
   titlegen fetch --source RS_2019-08.zst
   titlegen fetch --month 2019_08 --dry-run
+  titlegen fetch --months 2019_01:2019_06 --dry-run
   titlegen fetch --table my-project.reddit.posts --subreddit AskReddit --subreddit Jokes
 """
 )
@@ -123,8 +132,15 @@ Examples:
 )
 @click.option(
     "--month",
+    multiple=True,
     metavar="YYYY_MM",
-    help=f"Use fh-bigquery.reddit_posts.YYYY_MM.  [default: {sel.MONTH}]",
+    help=f"Use {sel.MONTH_DATASET}.YYYY_MM; repeatable, one query over them all.  "
+    f"[default: {sel.MONTH}]",
+)
+@click.option(
+    "--months",
+    metavar="START:END",
+    help="Use every month from START to END, both included (2019_01:2019_06), in one query.",
 )
 @click.option(
     "--min-score",
@@ -178,8 +194,8 @@ Examples:
     "--query",
     "query_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Run this SQL file instead (BigQuery; must return "
-    "subreddit and title columns; may use ${table} and the @parameters).",
+    help="Run this SQL file instead (BigQuery; must return subreddit and title columns; "
+    "may use ${table}, or ${posts} for several months, and the @parameters).",
 )
 @click.option(
     "--project",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,37 +58,159 @@ def price(nbytes: int) -> float:
     return nbytes / 2**40 * USD_PER_TIB
 
 
+# How each filter rule reads its column, and the type the column must have: a post is left
+# out when the expression is TRUE. "Set" for a string means neither NULL nor empty.
+FILTERS = {
+    "over_18": ("BOOL", "{column} IS TRUE"),
+    "quarantined": ("BOOL", "{column} IS TRUE"),
+    "removed": ("STRING", "IFNULL({column}, '') != ''"),
+    "deleted_later": ("BOOL", "{column} IS TRUE"),
+    "not_public": ("STRING", "IFNULL({column}, '') NOT IN ('', 'public')"),
+}
+POST_COLUMNS = ("subreddit", "title", "score", "author")  # what the selection reads
+POSTS_PLACEHOLDER = "${posts}"  # where the posts of every chosen table go in a .sql file
+LEFT_OUT = "left_out_"  # a result column left_out_RULE holds the posts RULE matched
+
+
+@dataclass(frozen=True)
+class Query:
+    """The SQL to run, its parameters, and which filter rules it could apply."""
+
+    sql: str
+    parameters: dict[str, Any]
+    applied: tuple[str, ...] = ()  # rules applied on at least one table, RULES order
+    unavailable: tuple[str, ...] = ()  # rules no table has the column for
+
+
+def posts_sql(
+    schemas: Mapping[str, Sequence[bigquery.SchemaField]], rules: Sequence[sel.Rule]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What ``${posts}`` becomes for ``schemas`` (table name -> its schema), and the rules
+    applied and unavailable.
+
+    One line, a parenthesized SELECT per table joined with UNION ALL: the post columns, then one
+    BOOL column per rule of :data:`~titlegen.fetching.selection.RULES`, TRUE when ``rules``
+    holds it and the table has its column and the post matches. A rule some of the tables
+    lack is applied on the others.
+    """
+    selects, found = [], set()
+    for table, schema in schemas.items():
+        flags = []
+        for rule in sel.RULES:
+            column = _column(table, schema, rule) if rule in rules else None
+            found |= {rule.name} if column else set()
+            expression = FILTERS[rule.name][1].format(column=column) if column else "FALSE"
+            flags.append(f"{expression} AS {rule.name}")
+        columns = ", ".join([*POST_COLUMNS, *flags])
+        selects.append(f"SELECT {columns} FROM `{sel.check_table(table)}`")
+    applied = tuple(rule.name for rule in rules if rule.name in found)
+    unavailable = tuple(rule.name for rule in rules if rule.name not in found)
+    return f"({' UNION ALL '.join(selects)})", applied, unavailable
+
+
+def _column(table: str, schema: Sequence[bigquery.SchemaField], rule: sel.Rule) -> str | None:
+    """The column of ``rule`` as SQL (``_meta.was_deleted_later``), or None if the table lacks
+    it. A column of another type is refused: reading it would fail or mean something else."""
+    fields: Sequence[Any] = schema
+    found = None
+    for part in rule.field.split("."):
+        # Column names are case-insensitive in BigQuery.
+        found = next((f for f in fields if f.name.lower() == part.lower()), None)
+        if found is None:
+            return None
+        fields = found.fields or ()
+    wanted = FILTERS[rule.name][0]
+    kind = {"BOOLEAN": "BOOL", "INTEGER": "INT64"}.get(found.field_type, found.field_type)
+    if kind != wanted or found.mode == "REPEATED":
+        raise BigQueryError(
+            f"{table} has a column {rule.field} of type {found.field_type}"
+            f"{' (repeated)' if found.mode == 'REPEATED' else ''}, not {wanted}: titlegen "
+            f"cannot apply its {rule.name} filter; load that column as {wanted}."
+        )
+    return rule.field
+
+
 def build_query(
-    selection: sel.Selection, *, table: str, query_file: Path | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The SQL with the validated table name in it, and the parameters it uses."""
-    if query_file is None:
-        sql = sel.read_query(QUERY_FILE)
-    else:
-        try:
-            sql = query_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise TitlegenError(f"Cannot read the query file {query_file}: {error}.") from error
-    sql = sel.render(sql, table)
+    selection: sel.Selection,
+    *,
+    tables: Sequence[str],
+    query_file: Path | None = None,
+    schemas: Callable[[], Mapping[str, Sequence[bigquery.SchemaField]]] | None = None,
+) -> Query:
+    """The SQL with the validated table names in it, and the parameters it uses.
+
+    ``schemas()`` gives each table's schema; it is called only when the SQL reads
+    ``${posts}`` (the bundled query does; a ``--query`` file may read ``${table}`` instead).
+    """
+    sql = _read_sql(query_file)
+    uses_posts = POSTS_PLACEHOLDER in sql
+    if len(tables) > 1 and (sel.TABLE_PLACEHOLDER in sql or not uses_posts):
+        raise TitlegenError(
+            f"--query {query_file} reads one table (${{table}}), not "
+            f"{sel.describe_tables(tables)}: write ${{posts}} in it for the posts of every "
+            f"month, or pass one --month."
+        )
+    applied: tuple[str, ...] = ()
+    unavailable: tuple[str, ...] = ()
+    if uses_posts:
+        if schemas is None:
+            raise ValueError("build_query needs schemas() for a query that reads ${posts}")
+        posts, applied, unavailable = posts_sql(schemas(), selection.rules)
+        sql = sql.replace(POSTS_PLACEHOLDER, posts)
+    if sel.TABLE_PLACEHOLDER in sql:
+        sql = sel.render(sql, tables[0])
     used = sel.parameters_used(sql)
-    return sql, {k: v for k, v in selection.parameters().items() if k in used}
+    parameters = {k: v for k, v in selection.parameters().items() if k in used}
+    return Query(sql, parameters, applied, unavailable)
+
+
+def _read_sql(query_file: Path | None) -> str:
+    if query_file is None:
+        return sel.read_query(QUERY_FILE)
+    try:
+        return query_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TitlegenError(f"Cannot read the query file {query_file}: {error}.") from error
+
+
+def read_schemas(
+    client: bigquery.Client, tables: Sequence[str], timeout: float = TIMEOUT
+) -> dict[str, Sequence[bigquery.SchemaField]]:
+    """Each table's schema: a metadata call per table, which scans and bills nothing. A
+    missing or forbidden table is named here, before any query runs."""
+    from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+    schemas = {}
+    for table in tables:
+        with _translated_errors(table, timeout):
+            found = client.get_table(table, retry=DEFAULT_RETRY.with_timeout(timeout))
+        schemas[table] = found.schema
+    return schemas
 
 
 def dry_run(
     selection: sel.Selection,
     *,
-    table: str,
+    tables: Sequence[str],
     query_file: Path | None = None,
     project: str | None = None,
     timeout: float = TIMEOUT,
 ) -> int:
     """Bytes the query would scan. Nothing is run or billed."""
-    sql, parameters = build_query(selection, table=table, query_file=query_file)
-    with _translated_errors(table, timeout):
+    with _translated_errors(sel.describe_tables(tables), timeout):
         client = make_client(project)
-        config = _job_config(parameters, dry_run=True, use_query_cache=False)
+        query = build_query(
+            selection,
+            tables=tables,
+            query_file=query_file,
+            schemas=lambda: read_schemas(client, tables, timeout),
+        )
+        config = _job_config(query.parameters, dry_run=True, use_query_cache=False)
         job = client.query(
-            sql, job_config=config, timeout=timeout, **_retries(timeout, rerun_failed_jobs=False)
+            query.sql,
+            job_config=config,
+            timeout=timeout,
+            **_retries(timeout, rerun_failed_jobs=False),
         )
         return int(job.total_bytes_processed or 0)
 
@@ -96,19 +218,27 @@ def dry_run(
 def fetch(
     selection: sel.Selection,
     *,
-    table: str,
+    tables: Sequence[str],
     query_file: Path | None = None,
     project: str | None = None,
     max_bytes_billed: int = MAX_BYTES_BILLED,
     timeout: float = TIMEOUT,
 ) -> Result:
     """Run the query and return its rows; BigQuery refuses it if it would scan too much."""
-    sql, parameters = build_query(selection, table=table, query_file=query_file)
-    with _translated_errors(table, timeout, max_bytes_billed):
+    with _translated_errors(sel.describe_tables(tables), timeout, max_bytes_billed):
         client = make_client(project)
-        config = _job_config(parameters, maximum_bytes_billed=max_bytes_billed or None)
+        query = build_query(
+            selection,
+            tables=tables,
+            query_file=query_file,
+            schemas=lambda: read_schemas(client, tables, timeout),
+        )
+        config = _job_config(query.parameters, maximum_bytes_billed=max_bytes_billed or None)
         job = client.query(
-            sql, job_config=config, timeout=timeout, **_retries(timeout, rerun_failed_jobs=False)
+            query.sql,
+            job_config=config,
+            timeout=timeout,
+            **_retries(timeout, rerun_failed_jobs=False),
         )
         rows = _frame(job.result(**_retries(timeout)))
         missing = {"subreddit", "title"} - set(rows.columns)
@@ -117,7 +247,18 @@ def fetch(
                 f"The query must return subreddit and title columns; it returned "
                 f"{', '.join(rows.columns) or 'no columns'}."
             )
-        return Result(rows=rows, bytes_processed=job.total_bytes_processed)
+        removed = _left_out(rows, query.applied)
+        rows = rows.drop(columns=[c for c in rows.columns if c.startswith(LEFT_OUT)])
+        return Result(rows, job.total_bytes_processed, removed, query.unavailable)
+
+
+def _left_out(rows: pd.DataFrame, applied: Sequence[str]) -> dict[str, int]:
+    """The posts each applied rule matched, from the left_out_RULE columns (the same on every
+    row); none when there are no rows, or the query (a --query file) does not return them."""
+    columns = {name: LEFT_OUT + name for name in applied}
+    if rows.empty or not all(column in rows.columns for column in columns.values()):
+        return {}
+    return {name: int(rows[column].iloc[0]) for name, column in columns.items()}
 
 
 def _frame(result: Any) -> pd.DataFrame:

@@ -10,7 +10,7 @@ did; they never print.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,7 +102,7 @@ def describe_filters(removed: Mapping[str, int], unavailable: tuple[str, ...]) -
 class DryRun:
     """What a query would scan and cost; nothing was run or billed."""
 
-    table: str
+    table: str  # the table, or several months' tables: sel.describe_tables
     nbytes: int
     max_bytes_billed: int  # 0: no cap
 
@@ -172,21 +172,23 @@ def fetch_bigquery(
     out: Path,
     *,
     table: str | None = None,
-    month: str | None = None,
+    month: str | Sequence[str] = (),
+    months: str | None = None,
     query_file: Path | None = None,
     project: str | None = None,
     max_bytes_billed: int = bigquery.MAX_BYTES_BILLED,
     timeout: float = bigquery.TIMEOUT,
     on_message: Callable[[str], object] | None = None,
 ) -> Summary:
-    """Run the selection on BigQuery (``table``, or ``month``'s fh-bigquery table, by default
-    the newest) and write the titles to ``out``. ``on_message`` hears where the query goes."""
-    table = sel.table_for(table, month)
+    """Run the selection on BigQuery (``table``; or the fh-bigquery tables of each ``month`` or
+    of the ``months`` range ``2019_01:2019_06``, in one query; by default the newest month) and
+    write the titles to ``out``. ``on_message`` hears where the query goes."""
+    tables = sel.tables_for(table, month, months)
     if on_message:
-        on_message(f"Querying {table} on {bigquery.endpoint()}...")
+        on_message(f"Querying {sel.describe_tables(tables)} on {bigquery.endpoint()}...")
     result = bigquery.fetch(
         selection,
-        table=table,
+        tables=tables,
         query_file=query_file,
         project=project,
         max_bytes_billed=max_bytes_billed,
@@ -209,18 +211,19 @@ def dry_run(
     selection: sel.Selection,
     *,
     table: str | None = None,
-    month: str | None = None,
+    month: str | Sequence[str] = (),
+    months: str | None = None,
     query_file: Path | None = None,
     project: str | None = None,
     max_bytes_billed: int = bigquery.MAX_BYTES_BILLED,
     timeout: float = bigquery.TIMEOUT,
 ) -> DryRun:
     """How much the query of :func:`fetch_bigquery` would scan and cost; runs nothing."""
-    table = sel.table_for(table, month)
+    tables = sel.tables_for(table, month, months)
     nbytes = bigquery.dry_run(
-        selection, table=table, query_file=query_file, project=project, timeout=timeout
+        selection, tables=tables, query_file=query_file, project=project, timeout=timeout
     )
-    return DryRun(table, nbytes, max_bytes_billed)
+    return DryRun(sel.describe_tables(tables), nbytes, max_bytes_billed)
 
 
 def _write(rows: pd.DataFrame, out: Path, min_titles: int = sel.MIN_TITLES) -> tuple[int, Spread]:

@@ -7,6 +7,7 @@ Shared by the BigQuery path (:mod:`titlegen.fetching.bigquery`) and the local du
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from titlegen.errors import TitlegenError
 
 MONTH = "2019_08"  # the newest month of fh-bigquery.reddit_posts seen in public queries
+MONTH_DATASET = "fh-bigquery.reddit_posts"  # --month YYYY_MM is its table YYYY_MM
+MAX_MONTHS = 240  # 20 years; a longer --months range is more likely a typo than a wish
 MIN_SCORE = 5  # a subreddit is a candidate if it has posts scoring at least this
 TOP_SUBREDDITS = 1000  # keep this many subreddits, those with the most different authors
 PER_SUBREDDIT = 18  # then take this many top-scoring titles from each
@@ -88,18 +91,86 @@ class Selection:
         return tuple(r for r in RULES if not (self.include_nsfw and r.name == "over_18"))
 
 
-def table_for(table: str | None = None, month: str | None = None) -> str:
-    """The checked table to query: ``table``, or ``month``'s fh-bigquery table, or MONTH's."""
-    if table and month:
-        raise TitlegenError("Pass --table or --month, not both.")
-    return check_table(table) if table else month_table(month or MONTH)
+def tables_for(
+    table: str | None = None, month: str | Sequence[str] = (), months: str | None = None
+) -> tuple[str, ...]:
+    """The checked tables to query: ``table``; or the fh-bigquery tables of each ``month``
+    (repeatable) or of the ``months`` range (``2019_01:2019_06``); by default MONTH's."""
+    month = (month,) if isinstance(month, str) else tuple(month)
+    given = [
+        flag
+        for flag, value in (("--table", table), ("--month", month), ("--months", months))
+        if value
+    ]
+    if len(given) > 1:
+        raise TitlegenError(
+            f"Pass {' or '.join(given)}, not {'both' if len(given) == 2 else 'all three'}."
+        )
+    if table:
+        return (check_table(table),)
+    chosen = month_range(months) if months else sorted({check_month(m) for m in month} or {MONTH})
+    return tuple(month_table(m) for m in chosen)
+
+
+def month_range(months: str) -> list[str]:
+    """``2019_11:2020_02`` -> ``["2019_11", "2019_12", "2020_01", "2020_02"]`` (inclusive)."""
+    start, _, end = months.partition(":")
+    if not (_MONTH.fullmatch(start) and _MONTH.fullmatch(end)):
+        raise TitlegenError(
+            f"--months must be two YYYY_MM months joined by ':', like 2019_01:2019_06, "
+            f"not {months!r}."
+        )
+    if start > end:
+        raise TitlegenError(f"--months {months} starts after it ends: put the earlier month first.")
+    first, last = _month_number(start), _month_number(end)
+    if last - first + 1 > MAX_MONTHS:
+        raise TitlegenError(
+            f"--months {months} spans {last - first + 1} months, more than {MAX_MONTHS}: "
+            f"query a shorter range."
+        )
+    return [_month_name(n) for n in range(first, last + 1)]
+
+
+def _month_number(month: str) -> int:
+    """Months since year 0: ``2019_08`` -> 24235, so that ranges are plain integer ranges."""
+    year, number = month.split("_")
+    return int(year) * 12 + int(number) - 1
+
+
+def _month_name(number: int) -> str:
+    return f"{number // 12:04d}_{number % 12 + 1:02d}"
+
+
+def check_month(month: str) -> str:
+    """Return ``month`` if it looks like ``2019_08``; refuse anything else."""
+    if not _MONTH.fullmatch(month):
+        raise TitlegenError(f"--month must look like 2019_08 (YYYY_MM), not {month!r}.")
+    return month
 
 
 def month_table(month: str) -> str:
     """``2019_08`` -> ``fh-bigquery.reddit_posts.2019_08``."""
-    if not _MONTH.fullmatch(month):
-        raise TitlegenError(f"--month must look like 2019_08 (YYYY_MM), not {month!r}.")
-    return f"fh-bigquery.reddit_posts.{month}"
+    return f"{MONTH_DATASET}.{check_month(month)}"
+
+
+def describe_tables(tables: Sequence[str]) -> str:
+    """For messages: the one table's name, or ``6 months of fh-bigquery.reddit_posts
+    (2019_01 to 2019_06)``, runs of consecutive months shortened."""
+    if len(tables) == 1:
+        return tables[0]
+    dataset = tables[0].rpartition(".")[0]
+    numbers = [_month_number(t.rpartition(".")[2]) for t in tables]
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    spans = [
+        _month_name(r[0]) if len(r) == 1 else f"{_month_name(r[0])} to {_month_name(r[-1])}"
+        for r in runs
+    ]
+    return f"{len(tables)} months of {dataset} ({', '.join(spans)})"
 
 
 def check_table(table: str) -> str:
