@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint browser bench bench-memory bench-serve quality clean
+.PHONY: help demo test lint browser bench bench-memory bench-serve bench-dumps quality clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
 	@echo "make bench-memory  peak memory of one training step at GPT-2's shapes -> BENCHMARKS.md"
 	@echo "make bench-serve  titlegen serve, 32 clients at once, against one at a time -> BENCHMARKS.md"
+	@echo "make bench-dumps  reading a Reddit dump against zstd -d alone -> BENCHMARKS.md"
 	@echo "make quality  conditioning accuracy and copies of training titles, measured"
 	@echo "make clean  remove the virtual environment and generated files"
 
@@ -94,6 +95,14 @@ bench-memory: $(VENV)/.installed
 # Parts: benchmarks/serve.py --rounds 1 --shapes 124M,tiny --max-tokens 32
 bench-serve: $(VENV)/.installed
 	$(BIN)/python benchmarks/serve.py
+
+# Not part of `make test`: about 5 minutes on two cores. Makes a 200,000-post dump (466 MB of JSON
+# lines, 74 MB as .zst, kept in benchmarks/.work/dumps), then times zstd -d alone, the
+# PushshiftDumps way, titlegen 0.1's reader and titlegen fetch --source now (.zst and Parquet),
+# 3 rounds, after waiting up to 8 minutes for a 1-minute load average under 1.0. Needs the zstd
+# program. Parts: benchmarks/dumps.py --posts 50000 --rounds 1
+bench-dumps: $(VENV)/.installed
+	$(BIN)/python benchmarks/dumps.py
 
 # Not part of `make test`: trains the demo model and a small one (about 5 minutes on two
 # cores), then prints the table the README's "How good are the titles" shows.
