@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR := data/demo
 
-.PHONY: help demo test lint browser bench bench-memory bench-serve bench-dumps quality clean
+.PHONY: help demo test lint system bench bench-memory bench-serve bench-dumps quality clean
 
 help:
 	@echo "make demo   the whole job offline on the bundled sample: ten new titles"
 	@echo "make test   install the test extras and run lint and the test suite"
-	@echo "make browser  Debian's chromium and chromedriver, for tests/test_page.py (make test runs it)"
+	@echo "make system  Debian's chromium, chromedriver (tests/test_page.py) and zstd (make test runs it)"
 	@echo "make bench  titlegen against plain gpt-2-simple, side by side -> BENCHMARKS.md"
 	@echo "make bench-memory  peak memory of one training step at GPT-2's shapes -> BENCHMARKS.md"
 	@echo "make bench-serve  titlegen serve, 32 clients at once, against one at a time -> BENCHMARKS.md"
@@ -60,23 +60,24 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint browser
+test: lint system
 	$(BIN)/python -m pytest
 
-# tests/test_page.py drives a real headless Chromium through selenium (the test extra): Debian's
-# chromium and chromedriver, installed here when either is missing (as root, else with sudo).
-# Without them those tests fail and say to run `make test`; the rest of the suite still runs.
-BROWSER_PACKAGES := chromium chromium-driver
-BROWSER_FILES := /usr/bin/chromium /usr/bin/chromedriver
-browser:
-	@if ! ls $(BROWSER_FILES) >/dev/null 2>&1; then \
+# The programs some tests need from Debian, installed here when one is missing (as root, else
+# with sudo): chromium and chromedriver, which tests/test_page.py drives through selenium, and
+# zstd, which fetch uses to decompress .zst dumps on a core of its own (the tests read dumps both
+# with it and without it). Without them those tests fail and say to run `make test`.
+SYSTEM_PACKAGES := chromium chromium-driver zstd
+SYSTEM_FILES := /usr/bin/chromium /usr/bin/chromedriver /usr/bin/zstd
+system:
+	@if ! ls $(SYSTEM_FILES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-		echo "Installing Debian's $(BROWSER_PACKAGES) for tests/test_page.py"; \
+		echo "Installing Debian's $(SYSTEM_PACKAGES) for the tests"; \
 		{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q \
 		&& $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends $(BROWSER_PACKAGES); } \
-		|| echo "Could not install $(BROWSER_PACKAGES) with apt-get (as root or with sudo):" \
-			"tests/test_page.py will fail until $(BROWSER_FILES) exist." >&2; \
+			--no-install-recommends $(SYSTEM_PACKAGES); } \
+		|| echo "Could not install $(SYSTEM_PACKAGES) with apt-get (as root or with sudo):" \
+			"some tests will fail until $(SYSTEM_FILES) exist." >&2; \
 	fi
 
 # Not part of `make test`: about 30 minutes of timing on two cores (GPT-2 124M's shape: 10 of them).

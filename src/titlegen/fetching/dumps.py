@@ -278,9 +278,9 @@ def _decompressed(path: Path, stats: Stats, progress: Callable[[int], object]) -
         raise SourceError(f"Cannot read {path}: {error.strerror or error}.") from error
     binary = shutil.which(ZSTD) if kind == "zstd" else None
     with raw:
-        chunks = (
-            _zstd_program(binary, raw, path, stats) if binary else _chunks(raw, kind, path, stats)
-        )
+        chunks = _zstd_program(binary, raw, path, stats) if binary else None
+        if chunks is None:
+            chunks = _chunks(raw, kind, path, stats)
         with closing(chunks):
             reported = 0
             for chunk in chunks:
@@ -292,13 +292,26 @@ def _decompressed(path: Path, stats: Stats, progress: Callable[[int], object]) -
         progress(path.stat().st_size - reported)
 
 
-def _zstd_program(binary: str, raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes]:
-    """Decompress with the zstd program, reading the file through ``raw``'s descriptor. The
-    process is killed if reading stops early (an error, or Ctrl-C): no child is left behind."""
-    with tempfile.TemporaryFile() as errors:
+def _zstd_program(binary: str, raw: IO[bytes], path: Path, stats: Stats) -> Iterator[bytes] | None:
+    """The zstd program's output, or None if it cannot be started (then python-zstandard
+    decompresses in-process)."""
+    errors = tempfile.TemporaryFile()  # noqa: SIM115  # closed by _zstd_output
+    try:
         process = subprocess.Popen(
             [binary, "-dcq", "--long=31"], stdin=raw, stdout=subprocess.PIPE, stderr=errors
         )
+    except OSError:  # on PATH but not runnable
+        errors.close()
+        return None
+    return _zstd_output(process, errors, path, stats)
+
+
+def _zstd_output(
+    process: subprocess.Popen[bytes], errors: IO[bytes], path: Path, stats: Stats
+) -> Iterator[bytes]:
+    """Read the zstd program's output; it reads the file through the caller's descriptor. The
+    process is killed if reading stops early (an error, or Ctrl-C): no child is left behind."""
+    with errors:
         assert process.stdout is not None  # stdout=PIPE
         try:
             while block := process.stdout.read(BLOCK):
