@@ -219,3 +219,19 @@ def styled_runs(styles_csv, tmp_path_factory) -> Path:
     assert plain.exit_code == 0, plain.output
     assert "conditioned" not in plain.output
     return root / "ck"
+
+
+@pytest.fixture(scope="session")
+def keyword_run(styled_runs, styles_csv) -> Path:
+    """styled_runs' tiny model trained 400 steps with --keywords (and the subreddit, the
+    default): <|startoftext|>rain,tea ~ whispers soft rain tea nap<|endoftext|>."""
+    root = styled_runs.parent
+    result = _run(
+        "train", str(styles_csv), "--model", "tiny", "--model-dir", str(root), "--checkpoint-dir",
+        str(root / "kw"), "--run-name", "keywords", "--keywords", "--steps", "400",
+        "--learning-rate", "3e-3", "--accumulate-gradients", "1", "--print-every", "100",
+        "--seed", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "conditioned on the subreddit and keywords" in result.output
+    return root / "kw" / "keywords"

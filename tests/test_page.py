@@ -360,3 +360,32 @@ def test_with_an_api_key_the_page_asks_for_it(browser, plain_run, tmp_path):
 
         _open(browser, url)  # the key is remembered in this browser
         assert not browser.find_element(By.ID, "key").is_displayed()
+
+
+def test_the_keywords_field_is_shown_only_for_a_run_that_takes_them(
+    browser, server, keyword_run, tmp_path
+):
+    _open(browser, server)  # a run trained without keywords
+    assert not browser.find_element(By.ID, "keywords").is_displayed()
+    with serving(keyword_run, tmp_path / "serve.log") as url:
+        _open(browser, url)
+        field = browser.find_element(By.ID, "keywords")
+        assert field.is_displayed()
+        Select(browser.find_element(By.ID, "subreddit")).select_by_value("whispers")
+        _set(browser, "n", "5")
+        field.send_keys("rain")
+        browser.get_log("performance")  # drop what earlier pages asked for
+        titles = [item.find_element(By.CSS_SELECTOR, ".title").text for item in _generate(browser)]
+        assert len(titles) == 5 and all(titles), titles
+        # The request carried the field, as the API takes it: one string.
+        sent = [
+            json.loads(entry["message"])["message"]["params"]["request"].get("postData", "")
+            for entry in browser.get_log("performance")
+            if "Network.requestWillBeSent" in entry["message"] and "/api/titles" in entry["message"]
+        ]
+        assert [json.loads(body)["keywords"] for body in sent if body] == ["rain"], sent
+        _open(browser, url)
+        browser.find_element(By.ID, "keywords").send_keys("the")  # the server's one sentence
+        _set(browser, "n", "1")
+        assert _generate(browser) == []
+        assert _error(browser).startswith("No keyword left in 'the'")

@@ -104,8 +104,8 @@ def test_the_api_is_documented_without_other_hosts(server):
     spec = requests.get(f"{server.url}/openapi.json", timeout=10).json()
     body = spec["paths"]["/api/titles"]["post"]["requestBody"]["content"]["application/json"]
     assert set(body["schema"]["properties"]) == {
-        "n", "subreddit", "prefix", "temperature", "top_k", "top_p", "max_tokens", "seed",
-        "novel", "unique",
+        "n", "subreddit", "prefix", "keywords", "temperature", "top_k", "top_p", "max_tokens",
+        "seed", "novel", "unique",
     }  # fmt: skip
 
 
@@ -177,6 +177,9 @@ def test_prefix_novel_and_unique(server):
         (b'{"prefix": "' + b"ab" * 999 + b'"}', 422, "prefix is too long"),
         (b'{"prefix": "' + b"ab" * 450 + b'", "max_tokens": 500}', 422, "max_tokens can be at"),
         (b'{"prefix": "' + b"a" * 20_000 + b'"}', 413, "larger than 16384 bytes"),
+        (b'{"keywords": "rain"}', 422, "This run was trained without keywords: leave keywords"),
+        (b'{"keywords": ["rain"]}', 422, "keywords: input should be a valid string"),
+        (b'{"keywords": "' + b"x" * 201 + b'"}', 422, "keywords: string should have at most 200"),
     ],
 )
 def test_a_bad_request_gets_a_4xx_that_says_what_is_wrong(server, body, status, says):
@@ -303,3 +306,26 @@ def test_a_top_k_beyond_the_vocabulary_keeps_every_token(server):
     wide = server.titles(n=3, seed=4, top_k=100_000)
     assert wide.status_code == 200, wide.text
     assert wide.json()["titles"] == server.titles(n=3, seed=4, top_k=0).json()["titles"]
+
+
+def test_a_keyword_run_takes_keywords(keyword_run):
+    from styles import STYLES
+
+    with serving(keyword_run) as server:
+        health = requests.get(f"{server.url}/api/health", timeout=10).json()
+        assert health["keywords"] is True and health["defaults"]["keywords"] is None
+        answer = server.titles(n=10, subreddit="whispers", keywords="Rain", seed=1)
+        assert answer.status_code == 200, answer.text
+        titles = [t["title"] for t in answer.json()["titles"]]
+        assert sum(bool(STYLES["whispers"].fullmatch(t)) for t in titles) >= 8, titles
+        # The same titles as generate --keywords, which frames the prompt the same way.
+        where = ["--checkpoint-dir", str(keyword_run.parent), "--run-name", keyword_run.name]
+        asked = ["--subreddit", "whispers", "--keywords", "Rain", "--nsamples", "10", "--seed", "1"]
+        result = CliRunner().invoke(cli, ["generate", *where, *asked])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines() == titles
+        many = server.titles(keywords="rain, tea, moss, nap")
+        assert many.status_code == 422
+        assert many.json()["error"].startswith("Ask for at most 3 keywords")
+        stop = server.titles(keywords="the")
+        assert stop.status_code == 422 and "No keyword left in 'the'" in stop.json()["error"]

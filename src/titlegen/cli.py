@@ -113,7 +113,8 @@ BIGQUERY_ONLY = (
     epilog="""\b
 Examples:
   titlegen fetch --source data/sample --per-subreddit 100 -o data/sample_titles.csv
-  titlegen fetch --source RS_2019-08.zst
+  titlegen fetch --source RS_2026-01.zst --min-titles 10
+  titlegen fetch --source dumps/            # .zst, .gz, .parquet... mixed
   titlegen fetch --month 2019_08 --dry-run
   titlegen fetch --months 2019_01:2019_06 --dry-run
   titlegen fetch --table my-project.reddit.posts --subreddit AskReddit --subreddit Jokes
@@ -122,8 +123,8 @@ Examples:
 @click.option(
     "--source",
     type=click.Path(path_type=Path),
-    help="Read a local Reddit submission dump (a file, or a folder of them; JSON "
-    "lines, plain or .zst/.gz/.bz2/.xz) instead of BigQuery.",
+    help="Read local Reddit submission dumps (a file, or a folder of them: JSON "
+    "lines, plain or .zst/.gz/.bz2/.xz, or Parquet) instead of BigQuery.",
 )
 @click.option(
     "--table",
@@ -248,7 +249,9 @@ def fetch(
 
     Reads BigQuery, or a local Reddit dump with --source. Selects like the seed project's
     query: the subreddits with the most different authors among posts scoring at least
-    --min-score, then each one's top --per-subreddit titles.
+    --min-score, then each one's top --per-subreddit titles. Before that, on every source,
+    posts marked over 18 (unless --include-nsfw), quarantined, removed, deleted later or from
+    subreddits that are not public are left out and counted.
     Titles are cleaned (HTML entities, stray characters, whitespace); deleted, removed and
     repeated ones are dropped. The file is written only when everything succeeded.
     """
@@ -675,6 +678,13 @@ Examples:
     "(needs the CSV's subreddit column).",
 )
 @click.option(
+    "--keywords/--no-keywords",
+    default=False,
+    show_default=True,
+    help="Put 1 to 3 of each title's words before it (KEYWORDS ~ SUBREDDIT TITLE), so "
+    "generate --keywords can ask for titles about them (needs a CSV).",
+)
+@click.option(
     "--val-fraction",
     type=click.FloatRange(0, training.MAX_VAL_FRACTION),
     default=training.VAL_FRACTION,
@@ -806,6 +816,7 @@ Examples:
   titlegen generate --model 124M --prefix "Breaking:" --truncate "."
   titlegen generate --subreddit aww --subreddit Jokes --nsamples 20 -o titles.csv
   titlegen generate --subreddit AskReddit --prefix "What if" --novel --unique
+  titlegen generate --keywords "cat, vacuum" --subreddit aww   # a run trained with --keywords
 """,
 )
 @click.option(
@@ -883,6 +894,12 @@ Examples:
     help="Titles in this subreddit's style (repeatable: titles are shared evenly). "
     "See titlegen subreddits.",
 )
+@click.option(
+    "--keywords",
+    default="",
+    metavar="WORDS",
+    help='Titles about these words ("cat, vacuum"; at most 3), on a run trained with --keywords.',
+)
 @click.option("--novel", is_flag=True, help="Drop titles that are in the run's training data.")
 @click.option("--unique", is_flag=True, help="Drop titles already in this output.")
 @click.option(
@@ -907,7 +924,8 @@ def generate(
 
     Prints one clean title a line: no markers, whitespace collapsed. A run trained by titlegen
     needs no flags: it knows its titles start and end with markers, and, if it was trained with
-    subreddits, --subreddit asks for one (--prefix then starts the title). --novel and
+    subreddits, --subreddit asks for one (--prefix then starts the title); if it was trained
+    with --keywords, --keywords asks for titles about some words. --novel and
     --unique drop copies and keep sampling until there are --nsamples titles, as generate
     always does with rows where the model began another document (counted on standard error).
     Plain gpt-2-simple runs and base models work too.
@@ -929,6 +947,7 @@ def generate(
     else:
         folder = _find_run(run_name, checkpoint_dir).folder
     names = sampling.resolve_subreddits(folder, list(subreddits))
+    sampling.resolve_keywords(folder, settings.keywords)  # refused before TensorFlow loads
     keep = novelty.Filter(novelty.known_titles(folder) if novel else None, unique=unique)
     generator = sampling.Generator(folder)
     try:
@@ -1009,8 +1028,8 @@ def serve(
     already taken and exits 0. Requests that arrive together are sampled together, up to
     --max-batch titles at once. The page is at /, the API's documentation at /docs:
     GET /api/health, GET /api/subreddits, POST /api/titles with a JSON object of n,
-    subreddit, prefix, temperature, top_k, top_p, max_tokens, seed, novel, unique (all
-    optional, generate's defaults). Every title is marked synthetic.
+    subreddit, keywords, prefix, temperature, top_k, top_p, max_tokens, seed, novel, unique
+    (all optional, generate's defaults). Every title is marked synthetic.
     """
     from titlegen.serving import server  # uvicorn and FastAPI: only when serving
 

@@ -63,6 +63,7 @@ class Format:
     condition: bool = False  # each title after its subreddit: <|startoftext|>NAME TITLE
     source: str = ""  # titles (a CSV), text, npz; "" for a run titlegen did not make
     subreddits: dict[str, int] = field(default_factory=dict)  # titles per subreddit
+    keywords: dataset.Keywords | None = None  # each title after some of its words: KWS ~ TITLE
 
     @classmethod
     def of(cls, folder: Path) -> Format:
@@ -79,12 +80,15 @@ class Format:
             condition=form.get("subreddit_then") == dataset.SUBREDDIT_END,
             source=form.get("source", ""),
             subreddits=dict(record.get("subreddits") or {}),
+            keywords=dataset.Keywords.of_record(form["keywords"]) if form.get("keywords") else None,
         )
 
     def as_record(self) -> dict:
-        form: dict[str, str] = {"start": dataset.START, "end": dataset.END, "source": self.source}
+        form: dict[str, Any] = {"start": dataset.START, "end": dataset.END, "source": self.source}
         if self.condition:
             form["subreddit_then"] = dataset.SUBREDDIT_END  # <|startoftext|>NAME TITLE<|endoftext|>
+        if self.keywords is not None:
+            form["keywords"] = self.keywords.as_record()  # <|startoftext|>NAME KWS ~ TITLE
         return form
 
 

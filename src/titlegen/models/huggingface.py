@@ -515,6 +515,14 @@ def _shape_line(hparams: dict) -> str:
 
 
 def _format_line(form: runs.Format) -> str:
+    if form.keywords is not None:
+        name = "SUBREDDIT " if form.condition else ""
+        after = f", after its subreddit ({plural(len(form.subreddits), 'subreddit')})"
+        return (
+            f"`{dataset.START}{name}KEYWORDS{form.keywords.then}TITLE{dataset.END}`"
+            f" (separator {form.keywords.then!r}): 1 to {form.keywords.most} of the title's "
+            "words, lower-cased and space-separated, before it" + (after if form.condition else "")
+        )
     if form.condition:
         return (
             f"`{dataset.START}SUBREDDIT TITLE{dataset.END}`: a title after its subreddit's name "

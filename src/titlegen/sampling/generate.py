@@ -65,6 +65,7 @@ class SampleOptions:
     truncate: str | None = None  # a literal string; titles always end at <|endoftext|>
     include_prefix: bool = True
     seed: int | None = None
+    keywords: str = ""  # "cat, vacuum": titles about them, on a run trained with keywords
 
     def check(self) -> None:
         if not math.isfinite(self.temperature):
@@ -143,6 +144,23 @@ def resolve_subreddits(folder: Path, names: list[str], *, lister: str = "") -> l
             raise TitlegenError(f"{folder.name} was not trained on r/{name}: {hint}")
         resolved.append(known)
     return resolved
+
+
+def resolve_keywords(
+    folder: Path, text: str, *, form: RunFormat | None = None, name: str = "--keywords"
+) -> list[str]:
+    """The keywords asked for (``"cat, vacuum"``) as the run's training framed them (lower
+    case, no stop words, at most as many as it was trained with); an error on a run trained
+    without keywords."""
+    if not text:
+        return []
+    form = form or RunFormat.of(folder)
+    if form.keywords is None:
+        raise TitlegenError(
+            f"{folder.name} was trained without keywords, so {name} cannot steer it: train a "
+            "run with titlegen train --keywords."
+        )
+    return form.keywords.asked(text)
 
 
 def spread(nsamples: int, subreddits: list[str]) -> list[tuple[str | None, int]]:
@@ -288,6 +306,10 @@ class Generator:
         (and the model's first word taken for the subreddit glues onto it)."""
         return bool(options.prefix) and self.format.condition and bool(self.format.subreddits)
 
+    def keywords(self, options: SampleOptions) -> list[str]:
+        """The keywords asked for, as training framed them (an error on a run without)."""
+        return resolve_keywords(self.folder, options.keywords, form=self.format)
+
     def _draw(self, options: SampleOptions) -> list[str]:
         """A subreddit for each title, each as likely as its share of the run's training
         titles (seeded by --seed: the same seed draws the same), if titles need one."""
@@ -297,15 +319,25 @@ class Generator:
         draw = random.Random(options.seed)
         return draw.choices(list(counts), weights=list(counts.values()), k=options.nsamples)
 
-    def _context(self, prefix: str, subreddit: str | None = None) -> list[int]:
-        """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does."""
+    def _context(
+        self, prefix: str, subreddit: str | None = None, keywords: list[str] | None = None
+    ) -> list[int]:
+        """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does.
+        A keyword run's prompt starts with its keyword field, `` cat vacuum ~ `` (empty
+        without keywords: any title, as the run was trained for a share of its titles)."""
         text = dataset.START if self.titles else ""
+        # No space after the name without a prefix: in training the space starts the title's
+        # first token, and a lone trailing space is a token the model never saw.
         if subreddit is not None:
-            # No space after the name without a prefix: in training the space starts the
-            # title's first token, and a lone trailing space is a token the model never saw.
-            text += subreddit + (dataset.SUBREDDIT_END + prefix if prefix else "")
+            rest = subreddit + (dataset.SUBREDDIT_END + prefix if prefix else "")
         else:
-            text += prefix
+            rest = prefix
+        form = self.format.keywords
+        if form is not None:
+            field = form.field(keywords or [])
+            text += (field if rest else field.rstrip(" ")) + rest  # the same space rule
+        else:
+            text += rest
         return self.vocabulary.encode(text).tolist() if text else [self.end_token]
 
     def _sampler(self, kind: Kind, *, prefilled: bool) -> tuple[Any, Any, tuple]:
@@ -358,6 +390,8 @@ class Generator:
         text, restarted = self._row_text(self.vocabulary.decode(tokens), options, subreddit)
         if self.titles and (restarted or _MARKER_TRACES.search(text)):
             return None
+        if self._began_keywords(text):
+            return None  # another document's keyword field, where the title should be
         if self.format.condition and subreddit is None:
             # Unasked, the model writes the subreddit itself, the first word: NAME TITLE.
             name, _, text = text.lstrip(_BLANKS).partition(dataset.SUBREDDIT_END)
@@ -390,6 +424,15 @@ class Generator:
         _, at, restarted = min(ends)
         return text[:at], restarted
 
+    def _began_keywords(self, text: str) -> bool:
+        """Whether a keyword run's row holds the keywords' separator (`` ~ ``) or starts with
+        its mark: the model wrote a keyword field (another document's) instead of a title."""
+        form = self.format.keywords
+        mark = form.then.strip(_BLANKS) if form is not None else ""
+        if form is None or not mark:
+            return False
+        return form.then in text or text.lstrip(_BLANKS).startswith(mark)
+
     def _named(self, text: str) -> bool:
         """Whether ``text`` begins with one of the run's subreddit names (exact case) and a
         space, as a document does."""
@@ -415,7 +458,11 @@ class Job:
         # k at or above the vocabulary's size keeps every token: the same as no top-k.
         top_k = options.top_k if options.top_k < generator.hparams.n_vocab else 0
         self.kind = Kind(top_k, options.top_p, options.truncate, cut_after)
-        prompts = {name: tuple(generator._context(options.prefix, name)) for name in set(slots)}
+        self.keywords = generator.keywords(options)
+        prompts = {
+            name: tuple(generator._context(options.prefix, name, self.keywords))
+            for name in set(slots)
+        }
         self.prompts = [prompts[name] for name in slots]
         if MAX_LENGTH - max(len(prompt) for prompt in prompts.values()) < 1:
             raise TitlegenError("--prefix is too long: it leaves no room to generate.")

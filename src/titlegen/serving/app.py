@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from titlegen import __version__, sampling
+from titlegen import __version__, dataset, sampling
 from titlegen.errors import TitlegenError
 from titlegen.sampling import novelty
 from titlegen.serving import MAX_TITLES
@@ -57,6 +57,12 @@ class TitlesRequest(BaseModel):
         None, description="Titles in this subreddit's style (a conditioned run; r/ optional)."
     )
     prefix: str = Field("", max_length=PREFIX_LIMIT, description="Text every title starts with.")
+    keywords: str | None = Field(
+        None,
+        max_length=dataset.MAX_KEYWORDS_TEXT,
+        description='Titles about these words: one string, "cat, vacuum" (a run trained with '
+        "keywords; at most as many words as it was trained with, 3).",
+    )
     temperature: float = Field(
         sampling.TEMPERATURE,
         ge=sampling.MIN_TEMPERATURE,
@@ -114,6 +120,7 @@ class Service:
         if ask.n > self.max_titles:
             raise ApiError(422, f"n can be at most {self.max_titles} on this server, not {ask.n}.")
         names = [self._subreddit(ask.subreddit)] if ask.subreddit is not None else []
+        keywords = self._keywords(ask.keywords)
         options = sampling.SampleOptions(
             nsamples=ask.n,
             length=ask.max_tokens,
@@ -122,9 +129,10 @@ class Service:
             top_p=ask.top_p,
             prefix=ask.prefix,
             seed=secrets.randbelow(2**31) if ask.seed is None else ask.seed,
+            keywords=ask.keywords or "",
         )
         room = sampling.MAX_LENGTH - max(
-            len(self.generator._context(ask.prefix, name)) for name in names or [None]
+            len(self.generator._context(ask.prefix, name, keywords)) for name in names or [None]
         )
         if room < 1:
             raise ApiError(422, "prefix is too long: it leaves no room to generate.")
@@ -142,6 +150,18 @@ class Service:
             raise ApiError(422, "This run was trained without subreddits: leave subreddit out.")
         try:
             return sampling.resolve_subreddits(self.folder, [name], lister="GET /api/subreddits")[0]
+        except TitlegenError as error:
+            raise ApiError(422, str(error)) from error
+
+    def _keywords(self, text: str | None) -> list[str]:
+        if not text:
+            return []
+        if self.generator.format.keywords is None:
+            raise ApiError(422, "This run was trained without keywords: leave keywords out.")
+        try:
+            return sampling.resolve_keywords(
+                self.folder, text, form=self.generator.format, name="keywords"
+            )
         except TitlegenError as error:
             raise ApiError(422, str(error)) from error
 
@@ -199,6 +219,7 @@ def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
             "run": service.folder.name,
             "checkpoint": service.generator.checkpoint,
             "conditioned": service.generator.format.condition,
+            "keywords": service.generator.format.keywords is not None,
             "max_titles": service.max_titles,
             "max_batch": service.batcher.max_batch,
             "waiting": service.batcher.waiting,

@@ -67,6 +67,7 @@ class TrainOptions:
     precision: str = "auto"  # auto, fp32, bf16 or fp16: see Precision
     xla: bool | None = None  # compile with XLA; None: on a GPU unless gradient checkpointing
     condition: bool = True  # on the subreddit, when the dataset has that column
+    keywords: bool = False  # each title after a few of its words, for generate --keywords
     val_fraction: float = VAL_FRACTION
     eval_every: int = EVAL_EVERY
     keep_best: bool = False  # save only checkpoints that lower the validation loss

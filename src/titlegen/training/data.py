@@ -38,6 +38,7 @@ class Data:
     npz: np.ndarray | None = None  # an .npz's tokens
     framing: str = ""  # how the documents look: titles or text (an .npz: as encode says)
     subreddits: dict[str, int] = field(default_factory=dict)  # titles per subreddit
+    keywords: dataset.Keywords | None = None  # how titles got their keywords, if they did
 
 
 def kind_of(source: Path) -> str:
@@ -51,15 +52,22 @@ def prepare(
     vocabulary: encoding.Vocabulary,
     *,
     condition: bool,
+    keywords: dataset.Keywords | None = None,
     val_fraction: float,
     split_seed: int,
     window: int,
 ) -> Data:
     """Split ``source`` by ``split_seed``, frame its titles as the run's documents (with the
-    subreddit when ``condition`` and the CSV names one for every title) and encode them."""
+    subreddit when ``condition`` and the CSV names one for every title, and their
+    ``keywords``) and encode them."""
     import numpy as np
 
     kind = kind_of(source)
+    if keywords is not None and kind != "titles":
+        raise TitlegenError(
+            f"--keywords frames titles, and {source} is not a title dataset (a CSV from "
+            "titlegen fetch): train on the CSV, or leave out --keywords."
+        )
     if kind == "npz":
         tokens = npz_tokens(source, len(vocabulary.token_bytes))
         form = _npz_format(source)
@@ -83,8 +91,8 @@ def prepare(
         train_rows, val_rows = dataset.split(rows, val_fraction, split_seed)
         if not train_rows:
             raise TitlegenError(f"{source} has too few titles to hold any out: --val-fraction 0.")
-        docs = dataset.frame(train_rows, kind=kind, condition=condition)
-        val = dataset.frame(val_rows, kind=kind, condition=condition)
+        docs = dataset.frame(train_rows, kind=kind, condition=condition, keywords=keywords)
+        val = dataset.frame(val_rows, kind=kind, condition=condition, keywords=keywords)
         data = Data(
             docs,
             len(vocabulary.encode("".join(docs))),
@@ -95,6 +103,7 @@ def prepare(
             kind,
             framing=kind,
             subreddits=dataset.subreddit_counts(rows),
+            keywords=keywords,
         )
     if data.train_tokens <= window:
         raise TitlegenError(

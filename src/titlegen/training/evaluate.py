@@ -39,7 +39,7 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
             raise TitlegenError(
                 f"{run.name} held no titles out (--val-fraction 0): name a DATASET."
             )
-        tokens = _encode(held, form.source or "titles", form.condition, vocabulary)
+        tokens = _encode(held, form.source or "titles", form, vocabulary)
         limit = EVAL_WINDOWS
     elif not source.is_file():
         raise TitlegenError(f"{source} does not exist.")
@@ -53,7 +53,7 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
                 f"{run.name} was trained with subreddits, and {source} has no subreddit "
                 "for every title."
             )
-        tokens = _encode(rows, kind, form.condition, vocabulary)
+        tokens = _encode(rows, kind, form, vocabulary)
     # The precision the run trained in (fp32 for runs recorded before titlegen said).
     precision = graphs.choose_precision(str((run.record() or {}).get("precision") or "fp32"))
     graph = graphs.EvalGraph(hparams, min(WINDOW, hparams.n_ctx), precision)
@@ -65,5 +65,8 @@ def evaluate(run: Run, source: Path | None = None) -> Score:
     return Score(loss, count, runs.step_of(checkpoint))
 
 
-def _encode(rows, kind: str, condition: bool, vocabulary: encoding.Vocabulary):
-    return vocabulary.encode("".join(dataset.frame(rows, kind=kind, condition=condition)))
+def _encode(rows, kind: str, form: runs.Format, vocabulary: encoding.Vocabulary):
+    """The titles framed as the run recorded (its subreddits, its keywords: same seed, same
+    separator, so a held-out title gets the keywords it had in training)."""
+    docs = dataset.frame(rows, kind=kind, condition=form.condition, keywords=form.keywords)
+    return vocabulary.encode("".join(docs))

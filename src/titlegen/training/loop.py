@@ -138,6 +138,14 @@ def _check_same_documents(run: Run, source: Path, data: Data) -> None:
     """A resumed run trains on documents like those it was trained on: a dataset without
     subreddits cannot go on with a conditioned run (nor the other way round)."""
     form = run.format()
+    if form.source and (form.keywords is None) != (data.keywords is None):
+        had = "with" if form.keywords is not None else "without"
+        raise TitlegenError(
+            f"{run.name} was trained {had} keywords, so it cannot go on "
+            f"{'without' if had == 'with' else 'with'} them: leave out "
+            f"{'--no-keywords' if had == 'with' else '--keywords'}, train another run, or "
+            "pass --restore-from fresh to start this one again."
+        )
     if not form.source or (data.framing, data.condition) == (form.source, form.condition):
         return
 
@@ -208,6 +216,7 @@ class _Session:
             self.source,
             vocabulary,
             condition=options.condition,
+            keywords=self._keywords(),
             val_fraction=options.val_fraction,
             split_seed=self._split_seed(),
             window=window,
@@ -336,6 +345,17 @@ class _Session:
             recorded = self.record["history"][0].get("options", {}).get("seed")
         return int(recorded) if recorded is not None else int(self.options.seed or 0)
 
+    def _keywords(self) -> dataset.Keywords | None:
+        """How titles get their keywords, with --keywords: as the run recorded it when it goes
+        on (its separator and seed, so its documents stay the same), else drawn by the split
+        seed (the run's first seed) with today's separator."""
+        if not self.options.keywords:
+            return None
+        recorded = self.run_.format().keywords if self.resuming else None
+        return recorded or dataset.Keywords(
+            self._split_seed(), then=dataset.KEYWORDS_THEN, join=dataset.KEYWORDS_JOIN
+        )
+
     def _position(self) -> tuple[int, int]:
         """Where in the data the checkpoint was: the same place if the data is the same, the
         next pass otherwise."""
@@ -375,7 +395,10 @@ class _Session:
             old = self.record.get("subreddits") or {}
             subreddits = dict(sorted({**old, **subreddits}.items()))
         form = runs.Format(
-            titles=data.framing == "titles", condition=data.condition, source=data.framing
+            titles=data.framing == "titles",
+            condition=data.condition,
+            source=data.framing,
+            keywords=data.keywords,
         )
         self.record = {
             **self.record,
@@ -570,6 +593,8 @@ def _describe(source: Path, data: Data, precision: Precision, options: TrainOpti
     return (
         f"Training in {precision.describe()}, {plural(data.train_tokens, 'token')} of {source}"
         + (" conditioned on the subreddit" if data.condition else "")
+        + (" and keywords" if data.condition and data.keywords else "")
+        + (" conditioned on keywords" if data.keywords and not data.condition else "")
         + f"{held}."
     )
 
