@@ -285,3 +285,16 @@ def test_keywords_need_a_title_dataset(tiny_model, tmp_path):
     assert result.exit_code == 1
     assert "--keywords frames titles, and" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "ck").exists()
+
+
+def test_an_export_describes_the_keyword_format_and_prompts_in_it():
+    from titlegen.models import huggingface
+
+    keywords = dataset.Keywords(seed=1)
+    form = runs.Format(titles=True, condition=True, source="titles", keywords=keywords,
+                       subreddits={"aww": 3, "Jokes": 1})  # fmt: skip
+    assert huggingface.example_prompt(form) == "<|startoftext|> ~ aww"
+    unnamed = runs.Format(titles=True, source="titles", keywords=keywords)
+    assert huggingface.example_prompt(unnamed) == "<|startoftext|> ~"
+    line = huggingface._format_line(form)
+    assert line.startswith("`<|startoftext|>KEYWORDS ~ SUBREDDIT TITLE<|endoftext|>`"), line

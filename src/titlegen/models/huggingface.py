@@ -486,10 +486,12 @@ def example_prompt(form: runs.Format) -> str:
     text, a few words."""
     if not form.titles:
         return "Today I learned"
+    # A keyword run's prompt starts with its keyword field, empty here: any title.
+    field = form.keywords.field([]) if form.keywords is not None else ""
     if form.condition and form.subreddits:
         name = max(form.subreddits, key=lambda n: (form.subreddits[n], n))
-        return f"{dataset.START}{name}"
-    return dataset.START
+        return f"{dataset.START}{field}{name}"
+    return dataset.START + field.rstrip(" ")
 
 
 def _stop_argument(tokens: Tokens, form: runs.Format) -> str:
@@ -516,12 +518,14 @@ def _shape_line(hparams: dict) -> str:
 
 def _format_line(form: runs.Format) -> str:
     if form.keywords is not None:
+        k = form.keywords
         name = "SUBREDDIT " if form.condition else ""
-        after = f", after its subreddit ({plural(len(form.subreddits), 'subreddit')})"
+        then = f" and its subreddit ({plural(len(form.subreddits), 'subreddit')})"
         return (
-            f"`{dataset.START}{name}KEYWORDS{form.keywords.then}TITLE{dataset.END}`"
-            f" (separator {form.keywords.then!r}): 1 to {form.keywords.most} of the title's "
-            "words, lower-cased and space-separated, before it" + (after if form.condition else "")
+            f"`{dataset.START}KEYWORDS{k.then}{name}TITLE{dataset.END}`: 1 to {k.most} of the "
+            f"title's words, lower-cased, joined by {k.join!r}, then {k.then!r}"
+            + (then if form.condition else "")
+            + " before it; an empty keyword field asks for any title"
         )
     if form.condition:
         return (
