@@ -139,12 +139,13 @@ def _check_same_documents(run: Run, source: Path, data: Data) -> None:
     subreddits cannot go on with a conditioned run (nor the other way round)."""
     form = run.format()
     if form.source and (form.keywords is None) != (data.keywords is None):
-        had = "with" if form.keywords is not None else "without"
+        if form.keywords is None:
+            how = "without keywords, so it cannot go on with them: leave out --keywords"
+        else:
+            how = "with keywords, so it cannot go on without them: leave out --no-keywords"
         raise TitlegenError(
-            f"{run.name} was trained {had} keywords, so it cannot go on "
-            f"{'without' if had == 'with' else 'with'} them: leave out "
-            f"{'--no-keywords' if had == 'with' else '--keywords'}, train another run, or "
-            "pass --restore-from fresh to start this one again."
+            f"{run.name} was trained {how}, train another run, or pass --restore-from fresh to "
+            "start this one again."
         )
     if not form.source or (data.framing, data.condition) == (form.source, form.condition):
         return
