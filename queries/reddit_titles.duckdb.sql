@@ -26,8 +26,11 @@ FROM (
     title,
     score,
     row_number() OVER (PARTITION BY subreddit ORDER BY score DESC NULLS LAST, title) AS score_rank
-  FROM posts
-  WHERE title IS NOT NULL
-    AND subreddit IN (SELECT subreddit FROM subreddits))
+  FROM (
+    SELECT subreddit, title, max(score) AS score
+    FROM posts
+    WHERE title IS NOT NULL
+      AND subreddit IN (SELECT subreddit FROM subreddits)
+    GROUP BY subreddit, title))
 WHERE score_rank <= $per_subreddit
 ORDER BY subreddit, score DESC NULLS LAST, title

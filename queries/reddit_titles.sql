@@ -7,7 +7,8 @@
 --    how many different people post there; the top top_subreddits are kept. When
 --    subreddits is not empty, exactly those subreddits are used instead.
 -- 2. For each one, its top per_subreddit posts by score over ALL its posts (the score filter
---    applies only to step 1). NULL titles are not candidates.
+--    applies only to step 1). NULL titles are not candidates. A title posted more than once
+--    to a subreddit (a repost, or a month read twice) is one candidate, with its best score.
 -- 3. Beside each row: how many posts of the tables each filter matched (counted
 --    independently: a post can count under two filters), so one query prices the whole.
 -- titlegen cleans the titles (HTML entities, U+FFFD, whitespace), drops empty, [deleted] and
@@ -49,9 +50,12 @@ WITH
         title,
         score,
         ROW_NUMBER() OVER (PARTITION BY subreddit ORDER BY score DESC, title) AS score_rank
-      FROM posts
-      WHERE title IS NOT NULL
-        AND subreddit IN (SELECT subreddit FROM subreddits))
+      FROM (
+        SELECT subreddit, title, MAX(score) AS score
+        FROM posts
+        WHERE title IS NOT NULL
+          AND subreddit IN (SELECT subreddit FROM subreddits)
+        GROUP BY subreddit, title))
     WHERE score_rank <= @per_subreddit),
   left_out AS (
     SELECT

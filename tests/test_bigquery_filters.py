@@ -68,8 +68,9 @@ def test_every_filter_and_its_count(bigquery_table, tmp_path):
     assert dict(summary.removed) == COUNTS and list(summary.removed) == [r.name for r in RULES]
     assert summary.unavailable == ()
     assert summary.describe().splitlines()[1] == (
-        "Left out posts: 2 marked over 18 (NSFW); 2 quarantined; 2 removed by moderators or "
-        "Reddit; 1 deleted later by their authors; 2 from subreddits that are not public."
+        "Left out posts: 2 marked over 18 (NSFW); 2 quarantined; 2 removed (by moderators, "
+        "Reddit or their authors); 1 deleted later by their authors; "
+        "2 from subreddits that are not public."
     )
 
 
@@ -81,7 +82,10 @@ def test_include_nsfw_takes_over_18_posts_back(bigquery_table, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert titles(out) == ["jokes kept", *sorted([*KEPT, "nsfw"])]  # not "nsfw and removed"
-    assert "Left out posts: 2 quarantined; 2 removed by moderators or Reddit;" in result.output
+    assert (
+        "Left out posts: 2 quarantined; 2 removed (by moderators, Reddit or their authors);"
+        in result.output
+    )
     assert "over 18" not in result.output and "The source has no" not in result.output
 
 

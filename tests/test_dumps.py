@@ -125,8 +125,8 @@ def test_a_file_without_posts_says_what_it_holds(tmp_path):
     empty.write_text("\n")
 
     for path, found in [
-        (notes, "none of its 1 line is a JSON object with a subreddit"),
-        (empty, "it holds no lines"),
+        (notes, "its one line is not a JSON object with a subreddit"),
+        (empty, "it is empty or holds only blank lines"),
     ]:
         result = run("fetch", "--source", str(path), "-o", str(tmp_path / "t.csv"))
         assert result.exit_code == 1

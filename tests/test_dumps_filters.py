@@ -75,8 +75,9 @@ def test_the_summary_says_what_each_rule_left_out(tmp_path):
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1] == (
-        "Left out posts: 2 marked over 18 (NSFW); 1 quarantined; 2 removed by moderators or "
-        "Reddit; 1 deleted later by their authors; 1 from subreddits that are not public."
+        "Left out posts: 2 marked over 18 (NSFW); 1 quarantined; 2 removed (by moderators, "
+        "Reddit or their authors); 1 deleted later by their authors; "
+        "1 from subreddits that are not public."
     )
     assert "The source has no" not in result.output
     assert titles(out) == KEPT
@@ -109,7 +110,7 @@ def test_a_dump_without_the_fields_filters_nothing_and_says_so(tmp_path):
     assert stats.removed == {}
     assert stats.unavailable == tuple(rule.name for rule in RULES)
     assert (
-        "The source has no over_18 (over_18), quarantine (quarantined), removed_by_category "
+        "The source has no over_18, quarantine (quarantined), removed_by_category "
         "(removed), _meta.was_deleted_later (deleted_later), subreddit_type (not_public): "
         "those filters removed nothing."
     ) in result.output

@@ -126,7 +126,7 @@ def test_one_title_is_one_title(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"Wrote 1 title from 1 subreddit to {out} (read 1 post, skipped 1 malformed line).\n"
-        "The source has no over_18 (over_18), quarantine (quarantined), removed_by_category "
+        "The source has no over_18, quarantine (quarantined), removed_by_category "
         "(removed), _meta.was_deleted_later (deleted_later), subreddit_type (not_public): those "
         "filters removed nothing.\n"
         "Titles per subreddit: 1.\n"

@@ -87,12 +87,12 @@ def test_min_titles_above_every_subreddit_writes_nothing(tmp_path):
     out = tmp_path / "t.csv"
     out.write_text("subreddit,title\nkeep,me\n", encoding="utf-8")
 
-    result = fetch("--source", str(dump), "--min-titles", "50", "-o", str(out))
+    result = fetch("--source", str(dump), "--min-titles", "7", "-o", str(out))
 
     assert result.exit_code == 1
     assert (
         "Error: No titles matched the selection, so nothing was written: every subreddit "
-        "had fewer than --min-titles 50 titles." in result.output
+        "had fewer than --min-titles 7 titles." in result.output
     )
     assert "Traceback" not in result.output
     assert out.read_text(encoding="utf-8") == "subreddit,title\nkeep,me\n"
@@ -113,3 +113,30 @@ def test_min_titles_on_bigquery(bigquery_table, tmp_path):
     assert result.exit_code == 0, result.output
     assert subreddits(out) == {"big": 6, "middle": 3}
     assert "left out 2 subreddits with fewer than --min-titles 3 (3 titles)" in result.output
+
+
+def test_min_titles_above_per_subreddit_is_refused_before_reading(tmp_path):
+    result = fetch("--source", str(tmp_path / "missing.zst"), "--min-titles", "19")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: --min-titles 19 is more than --per-subreddit 18, the most titles a subreddit "
+        "can have: no subreddit could stay. Lower --min-titles or raise --per-subreddit.\n"
+    )
+
+
+def test_a_repeated_title_takes_one_place_on_both_paths(bigquery_table, tmp_path):
+    # The same month read twice (or a repost): each title is one candidate, so a subreddit
+    # still gets --per-subreddit different titles.
+    twice = POSTS + POSTS
+    dump = tmp_path / "RS.jsonl"
+    dump.write_bytes(dump_lines(twice))
+    table = bigquery_table(twice)
+    local, remote = tmp_path / "local.csv", tmp_path / "remote.csv"
+
+    by_dump = fetch("--source", str(dump), "--per-subreddit", "3", "-o", str(local))
+    by_query = fetch("--table", table, "--per-subreddit", "3", "-o", str(remote))
+
+    assert by_dump.exit_code == 0 and by_query.exit_code == 0, by_dump.output + by_query.output
+    assert subreddits(local) == {"big": 3, "middle": 3, "pair": 2, "tiny": 1}
+    assert local.read_bytes() == remote.read_bytes()

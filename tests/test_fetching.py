@@ -85,7 +85,7 @@ def test_fetch_bigquery_returns_a_summary(bigquery_table, tmp_path):
     assert summary.describe() == (
         f"Wrote 5 titles from 2 subreddits to {out} (BigQuery processed "
         f"{'unknown' if summary.bytes_processed is None else '0 B'}).\n"
-        "The source has no over_18 (over_18), quarantine (quarantined), removed_by_category "
+        "The source has no over_18, quarantine (quarantined), removed_by_category "
         "(removed), _meta.was_deleted_later (deleted_later), subreddit_type (not_public): "
         "those filters removed nothing.\n"
         "Titles per subreddit: 1 to 4, median 2.5."

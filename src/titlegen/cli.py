@@ -6,6 +6,8 @@ functions that need them, so ``titlegen --help`` starts fast.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -122,9 +124,11 @@ Examples:
 )
 @click.option(
     "--source",
+    "sources",
     type=click.Path(path_type=Path),
+    multiple=True,
     help="Read local Reddit submission dumps (a file, or a folder of them: JSON "
-    "lines, plain or .zst/.gz/.bz2/.xz, or Parquet) instead of BigQuery.",
+    "lines, plain or .zst/.gz/.bz2/.xz, or Parquet; repeatable) instead of BigQuery.",
 )
 @click.option(
     "--table",
@@ -225,15 +229,16 @@ Examples:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=FETCH_OUT,
+    type=click.Path(dir_okay=False),
+    default=str(FETCH_OUT),
     show_default=True,
+    callback=lambda _ctx, _param, value: _file_name(value, "-o"),
     help="CSV file to write (subreddit,title).",
 )
 @click.pass_context
 def fetch(
     ctx: click.Context,
-    source: Path | None,
+    sources: tuple[Path, ...],
     out: Path,
     dry_run: bool,
     exclude: tuple[str, ...],
@@ -264,17 +269,42 @@ def fetch(
         include_nsfw=include_nsfw,
         min_titles=min_titles,
     )
-    if source is not None:
+    _unwind_on_sigterm()  # a killed fetch still removes its temporary files
+    if sources:
         _refuse_bigquery_options(ctx)
-        summary = _fetch_local(source, selection, out)
+        summary = _fetch_local(sources, selection, out)
     elif dry_run:
         click.echo(fetching.dry_run(selection, **bigquery_options).describe())
         return
     else:
         summary = fetching.fetch_bigquery(
-            selection, out, **bigquery_options, on_message=lambda m: click.echo(m, err=True)
+            selection,
+            out,
+            **bigquery_options,
+            on_message=lambda m: click.echo(m, err=True),
+            on_warning=lambda m: click.echo(f"Warning: {m}", err=True),
         )
     click.echo(summary.describe())
+
+
+def _file_name(value: str, flag: str) -> Path:
+    """``value`` as a file to write: refused in one sentence when it names no file."""
+    if not value.strip() or value.endswith(("/", os.sep)):
+        raise click.BadParameter(
+            f"{value!r} is not a file name: name the file, for example data/titles.csv.",
+            param_hint=flag,
+        )
+    return Path(value)
+
+
+def _unwind_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a job scheduler's stop) unwind like Ctrl-C: context managers
+    run, so temporary files and spill folders are removed; the exit code is 143."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _refuse_bigquery_options(ctx: click.Context) -> None:
@@ -284,7 +314,9 @@ def _refuse_bigquery_options(ctx: click.Context) -> None:
             raise TitlegenError(f"{flag} is for BigQuery and cannot be used with --source.")
 
 
-def _fetch_local(source: Path, selection: sel.Selection, out: Path) -> fetching.Summary:
+def _fetch_local(
+    sources: tuple[Path, ...], selection: sel.Selection, out: Path
+) -> fetching.Summary:
     """fetching.fetch_local with a progress bar over the bytes of the dump."""
     from tqdm import tqdm
 
@@ -296,7 +328,7 @@ def _fetch_local(source: Path, selection: sel.Selection, out: Path) -> fetching.
             bar.refresh()
 
         return fetching.fetch_local(
-            source,
+            sources,
             selection,
             out,
             on_total=lambda total: bar.reset(total=total),

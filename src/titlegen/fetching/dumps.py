@@ -92,6 +92,7 @@ class Stats:
     removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
     unavailable: tuple[str, ...] = ()  # rules no file could apply (they lack the field)
     seen: set[str] = field(default_factory=set, repr=False)  # filter columns some post had
+    no_score: bool = False  # no post had a score: --min-score could not apply
 
 
 def find_files(source: Path) -> list[Path]:
@@ -100,10 +101,18 @@ def find_files(source: Path) -> list[Path]:
         raise SourceError(f"{source} does not exist: pass a Reddit dump file or a folder of them.")
     if source.is_file():
         return [source]
-    files = sorted(p for p in source.iterdir() if p.is_file() and p.name.endswith(DUMP_SUFFIXES))
+    entries = sorted(source.iterdir())
+    files = [p for p in entries if p.is_file() and p.name.lower().endswith(DUMP_SUFFIXES)]
     if not files:
         kinds = ", ".join(DUMP_SUFFIXES)
-        raise SourceError(f"{source} holds no dump files (looked for names ending in {kinds}).")
+        folders = [p.name for p in entries if p.is_dir()]
+        inside = (
+            f"; it has folders ({', '.join(folders[:5])}): pass one of those" if folders else ""
+        )
+        raise SourceError(
+            f"{source} holds no dump files (looked for names ending in {kinds}; subfolders are "
+            f"not searched{inside})."
+        )
     return files
 
 
@@ -131,12 +140,37 @@ def select_titles(
         for path in files:
             stats.files += 1
             load = _load_parquet if _kind(path) == "parquet" else _load_json
+            posts, titles = stats.posts, _count(con, "title")
             load(con, path, stats, progress)
+            if stats.posts > posts and _count(con, "title") == titles:
+                raise SourceError(
+                    f"None of the {plural(stats.posts - posts, 'post')} in {path} has a title: "
+                    f"is it a comment dump (RC_)? titlegen reads submission dumps (RS_)."
+                )
         _check_found(files, stats)
+        _fill_missing_scores(con, selection, stats)
         _count_rules(con, selection.rules, stats)
         con.execute(_posts_view(selection.rules, stats.unavailable))
         rows = con.execute(sel.read_query(QUERY_FILE), selection.parameters()).df()
     return rows, stats
+
+
+def _count(con: duckdb.DuckDBPyConnection, column: str) -> int:
+    """The loaded posts that have ``column`` (one of this module's names, not user input).
+    Checked after each file: a file without titles is a comment dump (``RC_``), whose lines
+    have a subreddit and an author too and would skew which subreddits are chosen."""
+    row = con.execute(f"SELECT count({column}) FROM loaded").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _fill_missing_scores(
+    con: duckdb.DuckDBPyConnection, selection: sel.Selection, stats: Stats
+) -> None:
+    """A source with no score at all (a list of titles, say) cannot rank by score: its posts
+    all count as scoring --min-score, so the selection ranks subreddits by authors alone."""
+    if _count(con, "score") == 0:
+        con.execute("UPDATE loaded SET score = ?", [selection.min_score])
+        stats.no_score = True
 
 
 def _check_found(files: list[Path], stats: Stats) -> None:
@@ -144,9 +178,13 @@ def _check_found(files: list[Path], stats: Stats) -> None:
         return
     names = ", ".join(str(p) for p in files)
     found = (
-        f"none of its {plural(stats.skipped, 'line')} is a JSON object with a subreddit"
+        (
+            "its one line is not a JSON object with a subreddit"
+            if stats.skipped == 1
+            else f"none of its {plural(stats.skipped, 'line')} is a JSON object with a subreddit"
+        )
         if stats.skipped
-        else "it holds no lines"
+        else "it is empty or holds only blank lines"
     )
     raise SourceError(
         f"No Reddit posts could be read from {names} ({found}): is it a submission dump?"
@@ -212,7 +250,7 @@ def _load_parquet(
             f"{path} is a Parquet file without a {' or '.join(missing)} column: titlegen needs "
             f"subreddit and title (and reads score, author and the filter fields if present)."
         )
-    picked = [_parquet_column(name, kind, have) for name, kind in _LOADED.items()]
+    picked = [_parquet_column(path, name, kind, have) for name, kind in _LOADED.items()]
     stats.seen |= {name for name in _LOADED if name in have}
     if "was_deleted_later" in picked[-1]:
         stats.seen.add("was_deleted_later")
@@ -228,9 +266,10 @@ def _load_parquet(
     progress(path.stat().st_size)
 
 
-def _parquet_column(name: str, kind: str, have: dict[str, str]) -> str:
+def _parquet_column(path: Path, name: str, kind: str, have: dict[str, str]) -> str:
     """The SQL that gives ``loaded``'s column ``name`` from a Parquet file with columns
-    ``have``. The names are this module's constants, quoted."""
+    ``have``. The names are this module's constants, quoted. A column of another type (a
+    title that is a number, an over_18 that is text) is refused rather than read wrongly."""
     if name == "was_deleted_later":
         meta = have.get("_meta", "")
         if meta.startswith("STRUCT") and "was_deleted_later" in meta:
@@ -240,7 +279,20 @@ def _parquet_column(name: str, kind: str, have: dict[str, str]) -> str:
         return "NULL::BOOLEAN"
     if name not in have:
         return f"NULL::{kind}"
+    if not _PARQUET_TYPES[kind](have[name]):
+        raise SourceError(
+            f"{path}'s column {name} is {have[name]}, not {kind}: titlegen cannot read it."
+        )
     return f'TRY_CAST("{name}" AS {kind})'
+
+
+_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+_PARQUET_TYPES: dict[str, Callable[[str], bool]] = {  # duckdb types read as each loaded type
+    "VARCHAR": lambda kind: kind == "VARCHAR",
+    "BOOLEAN": lambda kind: kind == "BOOLEAN",
+    # Older dumps write scores as floats; unsigned integers are U-prefixed.
+    "BIGINT": lambda kind: kind.lstrip("U").startswith(_NUMBERS),
+}
 
 
 # ------------------------------------------------------------------------------- JSON lines

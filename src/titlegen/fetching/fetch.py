@@ -10,7 +10,7 @@ did; they never print.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +93,10 @@ def describe_filters(removed: Mapping[str, int], unavailable: tuple[str, ...]) -
         counts = [f"{removed[name]:,} {rules[name].removed}" for name in removed]
         parts.append(f"Left out posts: {'; '.join(counts)}.")
     if unavailable:
-        fields = ", ".join(f"{rules[name].field} ({name})" for name in unavailable)
+        fields = ", ".join(
+            rules[name].field if rules[name].field == name else f"{rules[name].field} ({name})"
+            for name in unavailable
+        )
         parts.append(f"The source has no {fields}: those filters removed nothing.")
     return " ".join(parts)
 
@@ -132,7 +135,7 @@ class DryRun:
 
 
 def fetch_local(
-    source: Path,
+    source: Path | Sequence[Path],
     selection: sel.Selection,
     out: Path,
     *,
@@ -140,12 +143,16 @@ def fetch_local(
     on_progress: Callable[[int], object] | None = None,
     on_warning: Callable[[str], object] | None = None,
 ) -> Summary:
-    """Select titles from a dump file (or a folder of them) and write them to ``out``.
+    """Select titles from dump files (or folders of them) and write them to ``out``.
 
     ``on_total(nbytes)`` is called once with the size of the files, ``on_progress(n)`` with
-    each block of bytes read, ``on_warning(sentence)`` for a file that ended early.
+    each block of bytes read, ``on_warning(sentence)`` for a file that ended early or a
+    --subreddit name without titles.
     """
-    files = dumps.find_files(source)
+    sources = [source] if isinstance(source, Path) else list(source)
+    files = list(dict.fromkeys(path for each in sources for path in dumps.find_files(each)))
+    if out.resolve() in {path.resolve() for path in files}:
+        raise TitlegenError(f"-o {out} is one of the dumps being read: write the CSV elsewhere.")
     if on_total:
         on_total(sum(path.stat().st_size for path in files))
     rows, stats = dumps.select_titles(files, selection, on_progress=on_progress)
@@ -154,7 +161,12 @@ def fetch_local(
             on_warning(
                 f"{path} ended early (an incomplete download?); used the posts before the cut."
             )
-    titles, spread = _write(rows, out, selection.min_titles)
+    if stats.no_score and on_warning:
+        on_warning(
+            "No post of the source has a score: --min-score left out nothing, and each "
+            "subreddit's titles were taken in alphabetical order."
+        )
+    titles, spread = _write(rows, out, selection, stats.removed, on_warning)
     return Summary(
         out,
         titles,
@@ -179,10 +191,12 @@ def fetch_bigquery(
     max_bytes_billed: int = bigquery.MAX_BYTES_BILLED,
     timeout: float = bigquery.TIMEOUT,
     on_message: Callable[[str], object] | None = None,
+    on_warning: Callable[[str], object] | None = None,
 ) -> Summary:
     """Run the selection on BigQuery (``table``; or the fh-bigquery tables of each ``month`` or
     of the ``months`` range ``2019_01:2019_06``, in one query; by default the newest month) and
-    write the titles to ``out``. ``on_message`` hears where the query goes."""
+    write the titles to ``out``. ``on_message`` hears where the query goes, ``on_warning`` about
+    --subreddit names without titles."""
     tables = sel.tables_for(table, month, months)
     if on_message:
         on_message(f"Querying {sel.describe_tables(tables)} on {bigquery.endpoint()}...")
@@ -194,7 +208,7 @@ def fetch_bigquery(
         max_bytes_billed=max_bytes_billed,
         timeout=timeout,
     )
-    titles, spread = _write(result.rows, out, selection.min_titles)
+    titles, spread = _write(result.rows, out, selection, result.removed, on_warning)
     return Summary(
         out,
         titles,
@@ -226,9 +240,16 @@ def dry_run(
     return DryRun(sel.describe_tables(tables), nbytes, max_bytes_billed)
 
 
-def _write(rows: pd.DataFrame, out: Path, min_titles: int = sel.MIN_TITLES) -> tuple[int, Spread]:
-    """Tidy ``rows``, drop the subreddits with fewer than ``min_titles`` titles, and write the
-    rest to ``out``; returns the titles written and their spread over subreddits."""
+def _write(
+    rows: pd.DataFrame,
+    out: Path,
+    selection: sel.Selection,
+    removed: Mapping[str, int],
+    on_warning: Callable[[str], object] | None,
+) -> tuple[int, Spread]:
+    """Tidy ``rows``, drop the subreddits with fewer than ``selection.min_titles`` titles, and
+    write the rest to ``out``; returns the titles written and their spread over subreddits."""
+    min_titles = selection.min_titles
     titles = dataset.tidy(rows)
     counts = titles["subreddit"].value_counts()
     small = counts[counts < min_titles]
@@ -236,11 +257,13 @@ def _write(rows: pd.DataFrame, out: Path, min_titles: int = sel.MIN_TITLES) -> t
     if titles.empty:
         raise TitlegenError(
             "No titles matched the selection, so nothing was written: "
-            + (
-                f"every subreddit had fewer than --min-titles {min_titles} titles."
-                if len(small)
-                else "try a lower --min-score or other --subreddit names."
-            )
+            + _why_nothing(selection, removed, dropped=len(small))
+        )
+    missing = _missing_subreddits(selection, counts.index)
+    if missing and on_warning:
+        on_warning(
+            f"The source has no titles for --subreddit {', '.join(missing)} (names match "
+            f"regardless of case)."
         )
     dataset.write_dataset(titles, out)
     kept = counts[counts >= min_titles]
@@ -254,3 +277,26 @@ def _write(rows: pd.DataFrame, out: Path, min_titles: int = sel.MIN_TITLES) -> t
         min_titles=min_titles,
     )
     return len(titles), spread
+
+
+def _why_nothing(selection: sel.Selection, removed: Mapping[str, int], dropped: int) -> str:
+    """The reason a selection gave no titles, and what to change."""
+    if dropped:
+        return f"every subreddit had fewer than --min-titles {selection.min_titles} titles."
+    if selection.subreddits:
+        names = ", ".join(selection.subreddits)
+        return f"the source has no titles for --subreddit {names} (check the names)."
+    reason = f"no subreddit has a post scoring at least --min-score {selection.min_score}"
+    left_out = {name: n for name, n in removed.items() if n}
+    if not left_out:
+        return f"{reason}: try a lower --min-score."
+    rules = {rule.name: rule for rule in sel.RULES}
+    counts = "; ".join(f"{n:,} {rules[name].removed}" for name, n in left_out.items())
+    hint = " (--include-nsfw keeps posts marked over 18)" if "over_18" in left_out else ""
+    return f"{reason} among the posts the safe defaults kept (they left out {counts}){hint}."
+
+
+def _missing_subreddits(selection: sel.Selection, found: Iterable[str]) -> list[str]:
+    """The ``--subreddit`` names with no title in the output, as the user wrote them."""
+    have = {name.lower() for name in found}
+    return [name for name in dict.fromkeys(selection.subreddits) if name.lower() not in have]

@@ -51,7 +51,7 @@ class Rule:
 RULES = (
     Rule("over_18", "over_18", "marked over 18 (NSFW)"),
     Rule("quarantined", "quarantine", "quarantined"),
-    Rule("removed", "removed_by_category", "removed by moderators or Reddit"),
+    Rule("removed", "removed_by_category", "removed (by moderators, Reddit or their authors)"),
     Rule("deleted_later", "_meta.was_deleted_later", "deleted later by their authors"),
     Rule("not_public", "subreddit_type", "from subreddits that are not public"),
 )
@@ -74,6 +74,12 @@ class Selection:
             if getattr(self, name) < 1:
                 option = name.replace("_", "-")
                 raise TitlegenError(f"--{option} must be at least 1, not {getattr(self, name)}.")
+        if self.min_titles > self.per_subreddit:
+            raise TitlegenError(
+                f"--min-titles {self.min_titles} is more than --per-subreddit "
+                f"{self.per_subreddit}, the most titles a subreddit can have: no subreddit "
+                f"could stay. Lower --min-titles or raise --per-subreddit."
+            )
 
     def parameters(self) -> dict[str, int | list[str]]:
         """The query parameters, by name, as both SQL files expect them."""
