@@ -19,7 +19,6 @@ import itertools
 import json
 import random
 import string
-import sys
 import zlib
 from pathlib import Path
 
@@ -439,4 +438,11 @@ def write(n: int, out: Path, *, pitfalls: bool = False) -> Path:
 
 
 if __name__ == "__main__":
-    write(int(sys.argv[1]), Path(sys.argv[2]), pitfalls="--pitfalls" in sys.argv)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("posts", type=int, help="how many posts")
+    parser.add_argument("out", type=Path, help="the JSON-lines file to write")
+    parser.add_argument("--pitfalls", action="store_true", help="add the pitfall lines")
+    args = parser.parse_args()
+    write(args.posts, args.out, pitfalls=args.pitfalls)

@@ -94,9 +94,15 @@ def cli() -> None:
       titlegen fetch --source data/sample --per-subreddit 100
 
     \b
+    From a month of Reddit posts (Arctic Shift's dumps; see the README):
+      titlegen fetch --source RS_2026-01.zst --min-titles 10
+      titlegen download 124M
+      titlegen train data/reddit_titles.csv --steps 1000 --keep-best
+      titlegen generate --subreddit AskReddit
+
+    \b
     From BigQuery (needs a Google Cloud project):
       titlegen fetch --month 2019_08 --dry-run
-      titlegen fetch --month 2019_08
     """
 
 
@@ -108,6 +114,7 @@ BIGQUERY_ONLY = (
     "dry_run",
     "max_bytes_billed",
     "query_file",
+    "timeout",
 )
 
 
