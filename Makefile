@@ -97,7 +97,7 @@ bench-memory: $(VENV)/.installed
 bench-serve: $(VENV)/.installed
 	$(BIN)/python benchmarks/serve.py
 
-# Not part of `make test`: about 5 minutes on two cores. Makes a 200,000-post dump (466 MB of JSON
+# Not part of `make test`: about 2 minutes on two cores (more the first time). Makes a 200,000-post dump (466 MB of JSON
 # lines, 74 MB as .zst, kept in benchmarks/.work/dumps), then times zstd -d alone, the
 # PushshiftDumps way, titlegen 0.1's reader and titlegen fetch --source now (.zst and Parquet),
 # 3 rounds, after waiting up to 8 minutes for a 1-minute load average under 1.0. Needs the zstd
