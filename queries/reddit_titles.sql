@@ -65,6 +65,8 @@ WITH
       COUNTIF(deleted_later) AS left_out_deleted_later,
       COUNTIF(not_public) AS left_out_not_public
     FROM every_post)
+-- Joined from left_out, so the counts come back even when no title is selected (one row, its
+-- title columns NULL, which titlegen drops).
 SELECT titles.subreddit, titles.title, titles.score, left_out.*
-FROM titles CROSS JOIN left_out
+FROM left_out LEFT JOIN titles ON TRUE
 ORDER BY subreddit, score DESC, title

@@ -266,12 +266,14 @@ def test_month_options_refused_before_any_request(args, message, tmp_path, monke
 def test_the_posts_sql_is_one_line_of_checked_tables():
     from google.cloud.bigquery import SchemaField
 
-    schema = [SchemaField("over_18", "BOOLEAN"), SchemaField("Subreddit_Type", "STRING")]
+    post = [SchemaField(name, "STRING") for name in ("subreddit", "title", "author")]
+    schema = [*post, SchemaField("over_18", "BOOLEAN"), SchemaField("Subreddit_Type", "STRING")]
     sql, applied, unavailable = bigquery.posts_sql(
-        {"p-roject.d.2019_01": schema, "p-roject.d.2019_02": []}, Selection().rules
+        {"p-roject.d.2019_01": schema, "p-roject.d.2019_02": post}, Selection().rules
     )
 
     assert "\n" not in sql and sql.count(" UNION ALL ") == 1
+    assert sql.count("@min_score AS score") == 2  # no table has scores
     assert "over_18 IS TRUE AS over_18" in sql and "FALSE AS quarantined" in sql
     assert "IFNULL(subreddit_type, '') NOT IN ('', 'public') AS not_public" in sql
     assert (applied, unavailable) == (
@@ -308,3 +310,67 @@ def test_missing_fields_are_reported_alike_on_both_paths(bigquery_table, tmp_pat
     assert (tmp_path / "bq.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert (dict(remote.removed), remote.unavailable) == (dict(local.removed), local.unavailable)
     assert remote.unavailable == ("quarantined", "removed", "deleted_later", "not_public")
+
+
+def test_everything_left_out_says_so_as_on_a_dump(bigquery_table, tmp_path):
+    # The counts come back even when no title is selected, so BigQuery's error names them too.
+    posts = [{"subreddit": "aww", "title": f"t{i}", "score": 5, "author": f"u{i}",
+              "over_18": True} for i in range(4)]  # fmt: skip
+    table = bigquery_table(posts, columns=("over_18",))
+    dump = tmp_path / "RS.jsonl"
+    dump.write_bytes(dump_lines(posts))
+
+    by_query = CliRunner().invoke(
+        cli, ["fetch", "--table", table, "--min-score", "0", "-o", str(tmp_path / "a.csv")]
+    )
+    by_dump = CliRunner().invoke(
+        cli, ["fetch", "--source", str(dump), "--min-score", "0", "-o", str(tmp_path / "b.csv")]
+    )
+
+    assert by_query.exit_code == by_dump.exit_code == 1
+    error = (
+        "Error: No titles matched the selection, so nothing was written: no subreddit has a "
+        "post scoring at least --min-score 0 among the posts the safe defaults kept (they left "
+        "out 4 marked over 18 (NSFW)) (--include-nsfw keeps posts marked over 18).\n"
+    )
+    assert by_query.output.endswith(error)
+    assert by_dump.output == error
+
+
+def test_a_table_with_only_subreddit_and_title_gives_what_a_dump_gives(bqemu_client, tmp_path):
+    from google.cloud import bigquery as bq
+
+    name = f"{bigquery.EMULATOR_PROJECT}.reddit.titles_{uuid.uuid4().hex[:8]}"
+    bqemu_client.create_dataset(name.rsplit(".", 1)[0], exists_ok=True)
+    schema = [bq.SchemaField("subreddit", "STRING"), bq.SchemaField("title", "STRING")]
+    table = bqemu_client.create_table(bq.Table(name, schema=schema))
+    rows = [{"subreddit": s, "title": f"{s} {i}"} for s in ("aww", "Jokes") for i in range(3)]
+    assert bqemu_client.insert_rows_json(table, rows) == []
+    dump = tmp_path / "titles.jsonl"
+    dump.write_bytes(dump_lines(rows))
+    remote, local = tmp_path / "remote.csv", tmp_path / "local.csv"
+
+    by_query = CliRunner().invoke(cli, ["fetch", "--table", name, "-o", str(remote)])
+    by_dump = CliRunner().invoke(cli, ["fetch", "--source", str(dump), "-o", str(local)])
+
+    assert by_query.exit_code == 0, by_query.output
+    assert by_dump.exit_code == 0, by_dump.output
+    assert remote.read_bytes() == local.read_bytes()
+    assert len(remote.read_text(encoding="utf-8").splitlines()) == 7
+
+
+def test_a_table_without_titles_is_one_sentence(bqemu_client, tmp_path):
+    from google.cloud import bigquery as bq
+
+    name = f"{bigquery.EMULATOR_PROJECT}.reddit.comments_{uuid.uuid4().hex[:8]}"
+    bqemu_client.create_dataset(name.rsplit(".", 1)[0], exists_ok=True)
+    schema = [bq.SchemaField("subreddit", "STRING"), bq.SchemaField("body", "STRING")]
+    bqemu_client.create_table(bq.Table(name, schema=schema))
+
+    result = CliRunner().invoke(cli, ["fetch", "--table", name, "-o", str(tmp_path / "t.csv")])
+
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        f"Error: {name} has no title column: titlegen needs subreddit and title (and reads "
+        "score and author where the table has them).\n"
+    )

@@ -8,11 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import dump_lines, write_zst
 
@@ -169,19 +168,20 @@ def test_a_parquet_column_of_another_type_is_refused(tmp_path):
     )
 
 
-def test_sigterm_removes_the_spill_folder_and_the_partial_csv(tmp_path):
-    dump = write_zst(
-        tmp_path / "RS.zst", dump_lines([post(i, f"s{i % 50}") for i in range(400_000)])
-    )
+@pytest.mark.parametrize("delay", [0.0, 0.4], ids=["reading", "later"])
+@pytest.mark.parametrize(
+    ("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
+)
+def test_a_stopped_fetch_removes_its_spill_folder_and_writes_nothing(tmp_path, stop, code, delay):
+    # duckdb swallows a signal that arrives mid-query or turns it into its own error: whenever
+    # it comes, the fetch must stop, clean up, and exit as interrupted.
+    posts = [post(i, f"s{i % 50}") for i in range(400_000)]
+    dump = write_zst(tmp_path / "RS.zst", dump_lines(posts))
     spill_root = tmp_path / "tmp"
     spill_root.mkdir()
     out = tmp_path / "t.csv"
     env = {**os.environ, "TMPDIR": str(spill_root)}
-    script = textwrap.dedent("""
-        import sys
-        from titlegen.cli import cli
-        cli(sys.argv[1:])
-    """)
+    script = "import sys\nfrom titlegen.cli import cli\ncli(sys.argv[1:])"
     child = subprocess.Popen(
         [sys.executable, "-c", script, "fetch", "--source", str(dump), "-o", str(out)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -190,10 +190,42 @@ def test_sigterm_removes_the_spill_folder_and_the_partial_csv(tmp_path):
     while not any(spill_root.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.02)  # the spill folder exists once reading has begun
     assert any(spill_root.iterdir()), "the fetch never started reading"
-    child.send_signal(signal.SIGTERM)
-    child.wait(timeout=30)
+    time.sleep(delay)
+    child.send_signal(stop)
+    _, err = child.communicate(timeout=30)
 
-    assert child.returncode == 128 + signal.SIGTERM
+    assert child.returncode == code, err.decode()
+    assert "Traceback" not in err.decode()
     assert list(spill_root.iterdir()) == []
     assert not out.exists()
-    assert tempfile.gettempdir() != str(spill_root)  # this process's own TMPDIR is untouched
+
+
+def test_a_damaged_parquet_page_is_one_sentence(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "RS.parquet"
+    titles = [f"title number {i} here" for i in range(200)]
+    pq.write_table(pa.table({"subreddit": ["aww"] * 200, "title": titles}), path,
+                   compression="none", use_dictionary=False)  # fmt: skip
+    data = bytearray(path.read_bytes())
+    at = data.find(b"title number 100")
+    data[at : at + 5] = b"\xff\xfe\xff\xfe\xff"  # not UTF-8, inside a data page
+    path.write_bytes(bytes(data))
+
+    result = fetch("--source", str(path), "-o", str(tmp_path / "t.csv"))
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: Cannot read {path}: Invalid Input Error: ")
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_line_beyond_the_cap_is_one_malformed_line():
+    from titlegen.fetching import json_lines
+
+    chunks = [b'{"subreddit": "a"}\n' + b"x" * 40, b"y" * 40, b'z\n{"subreddit": "b"}\n']
+    pieces = [bytes(p) for p in json_lines.whole_lines(chunks, max_line=64)]
+
+    assert pieces == [b'{"subreddit": "a"}\n', json_lines.OVERLONG, b'{"subreddit": "b"}\n']
+    whole = [bytes(p) for p in json_lines.whole_lines(chunks, max_line=1000)]
+    assert b"".join(whole) == b"".join(chunks)

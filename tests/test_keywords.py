@@ -63,7 +63,7 @@ def test_keywords_are_a_few_content_words_drawn_by_the_seed_and_the_title_alone(
     assert 70 <= empty <= 130, empty
 
 
-def test_documents_put_the_keywords_between_the_subreddit_and_the_title():
+def test_documents_put_the_keywords_before_the_subreddit_and_the_title():
     keywords = dataset.Keywords(seed=2, without=0)
     row = dataset.Row("aww", "My cat hates the vacuum <|endoftext|>")
     words = keywords.of("My cat hates the vacuum")

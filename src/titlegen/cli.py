@@ -6,9 +6,12 @@ functions that need them, so ``titlegen --help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,10 +279,10 @@ def fetch(
         include_nsfw=include_nsfw,
         min_titles=min_titles,
     )
-    _unwind_on_sigterm()  # a killed fetch still removes its temporary files
     if sources:
         _refuse_bigquery_options(ctx)
-        summary = _fetch_local(sources, selection, out)
+        with _interruptible() as check:  # a stopped fetch still removes its spill folder
+            summary = _fetch_local(sources, selection, out, check)
     elif dry_run:
         click.echo(fetching.dry_run(selection, **bigquery_options).describe())
         return
@@ -304,14 +307,41 @@ def _file_name(value: str, flag: str) -> Path:
     return Path(value)
 
 
-def _unwind_on_sigterm() -> None:
-    """Make SIGTERM (``kill``, a job scheduler's stop) unwind like Ctrl-C: context managers
-    run, so temporary files and spill folders are removed; the exit code is 143."""
+@contextlib.contextmanager
+def _interruptible() -> Iterator[Callable[[], None]]:
+    """Ctrl-C and SIGTERM (``kill``, a job scheduler's stop) during the block unwind it: context
+    managers run, so temporary files and spill folders are removed; then the command exits 130
+    (with "Interrupted.") or 143. duckdb catches a signal that arrives mid-query and raises its
+    own error ("Query interrupted") instead, or, between queries, drops it: so whatever the
+    block raises after a signal counts as the interruption, and the block calls the function it
+    is given (between blocks of a dump) to stop if a signal was swallowed. The previous handlers
+    are put back after (in the main thread only: signals cannot be set elsewhere)."""
+    caught: list[int] = []
+
+    def check() -> None:
+        if caught:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield check
+        return
 
     def stop(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+        caught.append(signum)
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield check
+    except BaseException:
+        if not caught:
+            raise
+        if caught[0] == signal.SIGTERM:
+            raise SystemExit(128 + signal.SIGTERM) from None
+        raise KeyboardInterrupt from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _refuse_bigquery_options(ctx: click.Context) -> None:
@@ -322,9 +352,13 @@ def _refuse_bigquery_options(ctx: click.Context) -> None:
 
 
 def _fetch_local(
-    sources: tuple[Path, ...], selection: sel.Selection, out: Path
+    sources: tuple[Path, ...],
+    selection: sel.Selection,
+    out: Path,
+    check: Callable[[], None] = lambda: None,
 ) -> fetching.Summary:
-    """fetching.fetch_local with a progress bar over the bytes of the dump."""
+    """fetching.fetch_local with a progress bar over the bytes of the dump; ``check`` is called
+    with each block read (it raises to stop)."""
     from tqdm import tqdm
 
     with tqdm(unit="B", unit_scale=True, desc="Reading dump", disable=None, leave=False) as bar:
@@ -339,7 +373,7 @@ def _fetch_local(
             selection,
             out,
             on_total=lambda total: bar.reset(total=total),
-            on_progress=bar.update,
+            on_progress=lambda n: (check(), bar.update(n)),
             on_warning=warn,
         )
 

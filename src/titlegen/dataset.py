@@ -32,12 +32,12 @@ END = "<|endoftext|>"
 # model with the space followed it after 300 steps (README, "Subreddit conditioning").
 SUBREDDIT_END = " "
 SUBREDDIT_NAME = re.compile(r"[A-Za-z0-9_]{1,50}")  # Reddit's rule, generously long
-# A keyword document is <|startoftext|> KEYWORDS ~ NAME TITLE<|endoftext|> (NAME only with
-# subreddit conditioning): a few of the title's content words, each after a space (so it is
-# the token the word is in the title), then this separator, then the document as without
-# keywords. Keywords are lower-case words without "~", so its first occurrence ends them. The
-# name stays right before the title: with the keywords between them, a small model lost the
-# subreddit (README, "Keyword conditioning"; benchmarks/keywords_separator.py).
+# A keyword document is <|startoftext|>KW,KW ~ NAME TITLE<|endoftext|> (NAME only with
+# subreddit conditioning): a few of the title's content words joined by KEYWORDS_JOIN, then
+# this separator, then the document as without keywords. Keywords are lower-case words
+# without "~", so its first occurrence ends them. The name stays right before the title: with
+# the keywords between them, a small model lost the subreddit (README, "Keyword
+# conditioning"; benchmarks/keywords_separator.py).
 KEYWORDS_THEN = " ~ "
 KEYWORDS_JOIN = ","  # between keywords: no space, so a keyword is not the token of a title word
 MAX_KEYWORDS = 3  # a title's keywords are 1 to 3 of its content words: "a few", as asked for
@@ -150,7 +150,7 @@ def documents(
 ) -> list[str]:
     """Each title as one training document between gpt-2-simple's start and end markers;
     with ``condition``, its subreddit first: ``<|startoftext|>aww My dog<|endoftext|>``; with
-    ``keywords``, some of its words before: ``<|startoftext|> dog ~ aww My dog<|endoftext|>``."""
+    ``keywords``, some of its words before: ``<|startoftext|>dog ~ aww My dog<|endoftext|>``."""
     docs = []
     for row in rows:
         title = _unmarked(row.title)

@@ -80,7 +80,7 @@ class Format:
             condition=form.get("subreddit_then") == dataset.SUBREDDIT_END,
             source=form.get("source", ""),
             subreddits=dict(record.get("subreddits") or {}),
-            keywords=dataset.Keywords.of_record(form["keywords"]) if form.get("keywords") else None,
+            keywords=_keywords(form.get("keywords")),
         )
 
     def as_record(self) -> dict:
@@ -88,8 +88,21 @@ class Format:
         if self.condition:
             form["subreddit_then"] = dataset.SUBREDDIT_END  # <|startoftext|>NAME TITLE<|endoftext|>
         if self.keywords is not None:
-            form["keywords"] = self.keywords.as_record()  # <|startoftext|>NAME KWS ~ TITLE
+            form["keywords"] = self.keywords.as_record()  # <|startoftext|>KWS ~ NAME TITLE
         return form
+
+
+def _keywords(record: object) -> dataset.Keywords | None:
+    """A run's keyword format from its titlegen.json; a damaged one is a RunError."""
+    if not record:
+        return None
+    try:
+        return dataset.Keywords.of_record(record)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise RunError(
+            f"titlegen.json's format.keywords is damaged ({error}): train the run again with "
+            f"--restore-from fresh, or restore titlegen.json."
+        ) from error
 
 
 @dataclass(frozen=True)

@@ -94,18 +94,41 @@ def posts_sql(
     lack is applied on the others.
     """
     selects, found = [], set()
+    scored = any(_has(schema, "score") for schema in schemas.values())
     for table, schema in schemas.items():
-        flags = []
+        flags = _post_columns(table, schema, scored)
         for rule in sel.RULES:
             column = _column(table, schema, rule) if rule in rules else None
             found |= {rule.name} if column else set()
             expression = FILTERS[rule.name][1].format(column=column) if column else "FALSE"
             flags.append(f"{expression} AS {rule.name}")
-        columns = ", ".join([*POST_COLUMNS, *flags])
+        columns = ", ".join(flags)
         selects.append(f"SELECT {columns} FROM `{sel.check_table(table)}`")
     applied = tuple(rule.name for rule in rules if rule.name in found)
     unavailable = tuple(rule.name for rule in rules if rule.name not in found)
     return f"({' UNION ALL '.join(selects)})", applied, unavailable
+
+
+def _has(schema: Sequence[bigquery.SchemaField], name: str) -> bool:
+    return any(field.name.lower() == name for field in schema)  # names ignore case
+
+
+def _post_columns(table: str, schema: Sequence[bigquery.SchemaField], scored: bool) -> list[str]:
+    """:data:`POST_COLUMNS` from ``table``: subreddit and title are needed; a missing author is
+    NULL (it only counts authors), a missing score NULL, or, when no table has scores,
+    @min_score, so the selection ranks subreddits by authors alone (as on a dump)."""
+    missing = [name for name in ("subreddit", "title") if not _has(schema, name)]
+    if missing:
+        raise BigQueryError(
+            f"{table} has no {' or '.join(missing)} column: titlegen needs subreddit and title "
+            f"(and reads score and author where the table has them)."
+        )
+    if _has(schema, "score"):
+        score = "score"
+    else:
+        score = "CAST(NULL AS INT64) AS score" if scored else "@min_score AS score"
+    author = "author" if _has(schema, "author") else "CAST(NULL AS STRING) AS author"
+    return ["subreddit", "title", score, author]
 
 
 def _column(table: str, schema: Sequence[bigquery.SchemaField], rule: sel.Rule) -> str | None:
@@ -249,6 +272,7 @@ def fetch(
             )
         removed = _left_out(rows, query.applied)
         rows = rows.drop(columns=[c for c in rows.columns if c.startswith(LEFT_OUT)])
+        rows = rows[rows["subreddit"].notna()]  # the counts' own row when nothing was selected
         return Result(rows, job.total_bytes_processed, removed, query.unavailable)
 
 

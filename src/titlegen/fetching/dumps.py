@@ -13,9 +13,11 @@ folder beyond :data:`MEMORY_LIMIT`. The filter rules are counted there, and the 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -141,18 +143,38 @@ def select_titles(
             stats.files += 1
             load = _load_parquet if _kind(path) == "parquet" else _load_json
             posts, titles = stats.posts, _count(con, "title")
-            load(con, path, stats, progress)
+            with _duckdb_errors(f"Cannot read {path}", spill):
+                load(con, path, stats, progress)
             if stats.posts > posts and _count(con, "title") == titles:
                 raise SourceError(
                     f"None of the {plural(stats.posts - posts, 'post')} in {path} has a title: "
                     f"is it a comment dump (RC_)? titlegen reads submission dumps (RS_)."
                 )
         _check_found(files, stats)
-        _fill_missing_scores(con, selection, stats)
-        _count_rules(con, selection.rules, stats)
-        con.execute(_posts_view(selection.rules, stats.unavailable))
-        rows = con.execute(sel.read_query(QUERY_FILE), selection.parameters()).df()
+        with _duckdb_errors("The selection failed", spill):
+            _fill_missing_scores(con, selection, stats)
+            _count_rules(con, selection.rules, stats)
+            con.execute(_posts_view(selection.rules, stats.unavailable))
+            rows = con.execute(sel.read_query(QUERY_FILE), selection.parameters()).df()
     return rows, stats
+
+
+@contextlib.contextmanager
+def _duckdb_errors(what: str, spill: str) -> Iterator[None]:
+    """duckdb's errors as one sentence: a file it cannot read (a damaged Parquet page), or a
+    spill folder that is full or unwritable, which names TMPDIR."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else ""
+        if isinstance(error, (duckdb.IOException, duckdb.OutOfMemoryException)):
+            raise SourceError(
+                f"{what}: {reason}. The loaded posts spill to {spill}: give it more room, "
+                f"or set TMPDIR to a folder on a larger disk."
+            ) from error
+        raise SourceError(f"{what}: {reason or type(error).__name__}.") from error
 
 
 def _count(con: duckdb.DuckDBPyConnection, column: str) -> int:
@@ -272,7 +294,7 @@ def _parquet_column(path: Path, name: str, kind: str, have: dict[str, str]) -> s
     title that is a number, an over_18 that is text) is refused rather than read wrongly."""
     if name == "was_deleted_later":
         meta = have.get("_meta", "")
-        if meta.startswith("STRUCT") and "was_deleted_later" in meta:
+        if meta.startswith("STRUCT") and re.search(r'[(,]\s*"?was_deleted_later"?\s', meta):
             return 'TRY_CAST("_meta".was_deleted_later AS BOOLEAN)'
         if meta in ("JSON", "VARCHAR"):
             return "TRY_CAST(json_extract_string(\"_meta\", '$.was_deleted_later') AS BOOLEAN)"

@@ -122,22 +122,32 @@ class LineReader:
         return columns
 
 
-def whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
+MAX_LINE = 64 << 20  # bytes: a longer line is malformed (real posts are at most ~100 KB)
+OVERLONG = b"<a line longer than MAX_LINE>\n"  # what stands for one: not JSON, so skipped
+
+
+def whole_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[bytes | memoryview]:
     """Pieces of whole lines from chunks cut anywhere. Only the joint of two chunks is copied;
-    the rest of a chunk goes on as a memoryview. A line may span many chunks."""
-    pending = b""
+    the rest of a chunk goes on as a memoryview. A line may span many chunks; one longer than
+    ``max_line`` bytes (no real post is: a file without newlines, say) is not kept whole: it
+    becomes one malformed line, so memory stays bounded."""
+    pending: list[bytes] = []
+    size = 0
     for chunk in chunks:
         first = chunk.find(b"\n")
         if first < 0:
-            pending += chunk
+            if size <= max_line:
+                pending.append(chunk)
+            size += len(chunk)
             continue
-        yield pending + chunk[: first + 1]
+        yield OVERLONG if size > max_line else b"".join([*pending, chunk[: first + 1]])
         last = chunk.rfind(b"\n")
         if last > first:
             yield memoryview(chunk)[first + 1 : last + 1]
-        pending = chunk[last + 1 :]
-    if pending:
-        yield pending  # a cut-off last line: refused, then skipped and counted
+        pending, size = [chunk[last + 1 :]], len(chunk) - last - 1
+    if size:
+        # A cut-off last line: refused, then skipped and counted.
+        yield OVERLONG if size > max_line else b"".join(pending)
 
 
 def lenient(line: bytes) -> Post | None:

@@ -323,7 +323,7 @@ class Generator:
         self, prefix: str, subreddit: str | None = None, keywords: list[str] | None = None
     ) -> list[int]:
         """The prompt's tokens; with none, GPT-2's document separator, as gpt-2-simple does.
-        A keyword run's prompt starts with its keyword field, `` cat vacuum ~ `` (empty
+        A keyword run's prompt starts with its keyword field, ``cat,vacuum ~ `` (empty
         without keywords: any title, as the run was trained for a share of its titles)."""
         text = dataset.START if self.titles else ""
         # No space after the name without a prefix: in training the space starts the title's
