@@ -65,7 +65,7 @@ def test_every_filter_and_its_count(bigquery_table, tmp_path):
     summary = fetching.fetch_bigquery(Selection(min_score=0), out, table=table)
 
     assert titles(out) == ["jokes kept", *sorted(KEPT)]  # by score, then title
-    assert dict(summary.removed) == COUNTS and list(summary.removed) == [r.name for r in RULES]
+    assert dict(summary.left_out) == COUNTS and list(summary.left_out) == [r.name for r in RULES]
     assert summary.unavailable == ()
     assert summary.describe().splitlines()[1] == (
         "Left out posts: 2 marked over 18 (NSFW); 2 quarantined; 2 removed (by moderators, "
@@ -96,17 +96,14 @@ def test_a_table_without_the_columns_filters_nothing_and_says_so(bigquery_table,
 
     summary = fetching.fetch_bigquery(Selection(min_score=0), out, table=table)
 
-    assert dict(summary.removed) == {"over_18": 2, "quarantined": 2}
+    assert dict(summary.left_out) == {"over_18": 2, "quarantined": 2}
     assert summary.unavailable == ("removed", "deleted_later", "not_public")
     assert titles(out) == ["jokes kept", *sorted([*KEPT, "deleted later", "private", "removed"])]
-    assert (
-        summary.describe()
-        .splitlines()[1]
-        .endswith(
-            "The source has no removed_by_category (removed), _meta.was_deleted_later "
-            "(deleted_later), subreddit_type (not_public): those filters removed nothing."
-        )
-    )
+    assert summary.describe().splitlines()[1:3] == [
+        "Left out posts: 2 marked over 18 (NSFW); 2 quarantined.",
+        "The source has no removed_by_category (removed), _meta.was_deleted_later "
+        "(deleted_later), subreddit_type (not_public): those filters removed nothing.",
+    ]
 
 
 def test_a_meta_record_without_the_flag_is_unavailable(bqemu_client, tmp_path):
@@ -121,7 +118,7 @@ def test_a_meta_record_without_the_flag_is_unavailable(bqemu_client, tmp_path):
 
     summary = fetching.fetch_bigquery(Selection(min_score=0), tmp_path / "t.csv", table=name)
 
-    assert summary.unavailable == tuple(rule.name for rule in RULES) and summary.removed == {}
+    assert summary.unavailable == tuple(rule.name for rule in RULES) and summary.left_out == {}
 
 
 def test_a_column_of_another_type_is_refused(bqemu_client, tmp_path):
@@ -192,7 +189,7 @@ def test_repeated_month_options_are_one_query(months, tmp_path):
         "Querying 2 months of fh-bigquery.reddit_posts (2011_01, 2011_04) on"
     )
     assert titles(out) == ["apr top", "jan top", "jan low"]
-    assert summary.removed == {"over_18": 2}
+    assert summary.left_out == {"over_18": 2}
 
 
 def test_a_dry_run_of_several_months_names_them(months, tmp_path):
@@ -275,7 +272,7 @@ def test_the_posts_sql_is_one_line_of_checked_tables():
     assert "\n" not in sql and sql.count(" UNION ALL ") == 1
     assert sql.count("@min_score AS score") == 2  # no table has scores
     assert "over_18 IS TRUE AS over_18" in sql and "FALSE AS quarantined" in sql
-    assert "IFNULL(subreddit_type, '') NOT IN ('', 'public') AS not_public" in sql
+    assert "COALESCE(subreddit_type, '') NOT IN ('', 'public') AS not_public" in sql
     assert (applied, unavailable) == (
         ("over_18", "not_public"),
         ("quarantined", "removed", "deleted_later"),
@@ -295,8 +292,8 @@ def test_the_same_posts_give_the_same_csv_and_counts_on_both_paths(bigquery_tabl
         local = fetching.fetch_local(dump, selection, tmp_path / "local.csv")
 
         assert (tmp_path / "bq.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-        assert (dict(remote.removed), remote.unavailable) == (dict(local.removed), ())
-        assert list(remote.removed) == list(local.removed)
+        assert (dict(remote.left_out), remote.unavailable) == (dict(local.left_out), ())
+        assert list(remote.left_out) == list(local.left_out)
 
 
 def test_missing_fields_are_reported_alike_on_both_paths(bigquery_table, tmp_path):
@@ -308,7 +305,7 @@ def test_missing_fields_are_reported_alike_on_both_paths(bigquery_table, tmp_pat
     local = fetching.fetch_local(dump, Selection(min_score=0), tmp_path / "local.csv")
 
     assert (tmp_path / "bq.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    assert (dict(remote.removed), remote.unavailable) == (dict(local.removed), local.unavailable)
+    assert (dict(remote.left_out), remote.unavailable) == (dict(local.left_out), local.unavailable)
     assert remote.unavailable == ("quarantined", "removed", "deleted_later", "not_public")
 
 

@@ -85,12 +85,12 @@ def test_a_parquet_file_gives_the_same_as_the_same_posts_in_json(tmp_path):
     rows_j, stats_j = dumps.select_titles([jsonl], EVERYTHING)
 
     assert rows_p.equals(rows_j)
-    assert (stats_p.posts, stats_p.removed, stats_p.unavailable) == (
+    assert (stats_p.posts, stats_p.left_out, stats_p.unavailable) == (
         stats_j.posts,
-        stats_j.removed,
+        stats_j.left_out,
         stats_j.unavailable,
     )
-    assert stats_p.removed["over_18"] == 28 and stats_p.unavailable == ()
+    assert stats_p.left_out["over_18"] == 28 and stats_p.unavailable == ()
 
 
 def test_a_parquet_without_meta_or_filter_columns_reports_those_rules(tmp_path):
@@ -100,7 +100,7 @@ def test_a_parquet_without_meta_or_filter_columns_reports_those_rules(tmp_path):
     rows, stats = dumps.select_titles([parquet], EVERYTHING)
 
     assert len(rows) == 5
-    assert stats.removed == {"over_18": 0}
+    assert stats.left_out == {"over_18": 0}
     assert stats.unavailable == ("quarantined", "removed", "deleted_later", "not_public")
 
 

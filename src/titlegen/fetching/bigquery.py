@@ -49,7 +49,7 @@ class Result:
 
     rows: pd.DataFrame
     bytes_processed: int | None
-    removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
+    left_out: dict[str, int] = field(default_factory=dict)  # posts each filter rule matched
     unavailable: tuple[str, ...] = ()  # rules the table cannot apply (it lacks the column)
 
 
@@ -58,15 +58,6 @@ def price(nbytes: int) -> float:
     return nbytes / 2**40 * USD_PER_TIB
 
 
-# How each filter rule reads its column, and the type the column must have: a post is left
-# out when the expression is TRUE. "Set" for a string means neither NULL nor empty.
-FILTERS = {
-    "over_18": ("BOOL", "{column} IS TRUE"),
-    "quarantined": ("BOOL", "{column} IS TRUE"),
-    "removed": ("STRING", "IFNULL({column}, '') != ''"),
-    "deleted_later": ("BOOL", "{column} IS TRUE"),
-    "not_public": ("STRING", "IFNULL({column}, '') NOT IN ('', 'public')"),
-}
 POST_COLUMNS = ("subreddit", "title", "score", "author")  # what the selection reads
 POSTS_PLACEHOLDER = "${posts}"  # where the posts of every chosen table go in a .sql file
 LEFT_OUT = "left_out_"  # a result column left_out_RULE holds the posts RULE matched
@@ -100,7 +91,7 @@ def posts_sql(
         for rule in sel.RULES:
             column = _column(table, schema, rule) if rule in rules else None
             found |= {rule.name} if column else set()
-            expression = FILTERS[rule.name][1].format(column=column) if column else "FALSE"
+            expression = rule.test.format(column=column) if column else "FALSE"
             flags.append(f"{expression} AS {rule.name}")
         columns = ", ".join(flags)
         selects.append(f"SELECT {columns} FROM `{sel.check_table(table)}`")
@@ -142,7 +133,7 @@ def _column(table: str, schema: Sequence[bigquery.SchemaField], rule: sel.Rule) 
         if found is None:
             return None
         fields = found.fields or ()
-    wanted = FILTERS[rule.name][0]
+    wanted = {"BOOLEAN": "BOOL", "VARCHAR": "STRING"}[rule.kind]
     kind = {"BOOLEAN": "BOOL", "INTEGER": "INT64"}.get(found.field_type, found.field_type)
     if kind != wanted or found.mode == "REPEATED":
         raise BigQueryError(
@@ -270,10 +261,10 @@ def fetch(
                 f"The query must return subreddit and title columns; it returned "
                 f"{', '.join(rows.columns) or 'no columns'}."
             )
-        removed = _left_out(rows, query.applied)
+        left_out = _left_out(rows, query.applied)
         rows = rows.drop(columns=[c for c in rows.columns if c.startswith(LEFT_OUT)])
         rows = rows[rows["subreddit"].notna()]  # the counts' own row when nothing was selected
-        return Result(rows, job.total_bytes_processed, removed, query.unavailable)
+        return Result(rows, job.total_bytes_processed, left_out, query.unavailable)
 
 
 def _left_out(rows: pd.DataFrame, applied: Sequence[str]) -> dict[str, int]:

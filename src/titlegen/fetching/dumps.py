@@ -71,15 +71,6 @@ _LOADED = {
     "subreddit_type": "VARCHAR",
     "was_deleted_later": "BOOLEAN",
 }
-# Each rule of selection.RULES: the column of `loaded` it needs, and when it leaves a post out.
-# A NULL (the post lacks the field) leaves nothing out. "Set" means non-null and non-empty.
-_RULES = {
-    "over_18": ("over_18", "over_18"),
-    "quarantined": ("quarantine", "quarantine"),
-    "removed": ("removed_by_category", "removed_by_category <> ''"),
-    "deleted_later": ("was_deleted_later", "was_deleted_later"),
-    "not_public": ("subreddit_type", "subreddit_type NOT IN ('', 'public')"),
-}
 _TRUNCATED = ("premature end", "unexpected end")  # how the zstd program reports a cut file
 
 
@@ -91,7 +82,7 @@ class Stats:
     posts: int = 0
     skipped: int = 0  # lines that are not a JSON object with a subreddit
     truncated: list[Path] = field(default_factory=list)
-    removed: dict[str, int] = field(default_factory=dict)  # posts each filter rule left out
+    left_out: dict[str, int] = field(default_factory=dict)  # posts each filter rule matched
     unavailable: tuple[str, ...] = ()  # rules no file could apply (they lack the field)
     seen: set[str] = field(default_factory=set, repr=False)  # filter columns some post had
     no_score: bool = False  # no post had a score: --min-score could not apply
@@ -216,23 +207,24 @@ def _check_found(files: list[Path], stats: Stats) -> None:
 def _count_rules(con: duckdb.DuckDBPyConnection, rules: tuple[sel.Rule, ...], stats: Stats) -> None:
     """Each applicable rule's count of posts it matches (independently: a post may count under
     two rules), in one scan; rules whose field no post had are unavailable instead."""
-    applicable = [rule for rule in rules if _RULES[rule.name][0] in stats.seen]
+    applicable = [rule for rule in rules if rule.column in stats.seen]
     stats.unavailable = tuple(rule.name for rule in rules if rule not in applicable)
     if not applicable:
         return
-    counts = ", ".join(f"count(*) FILTER (WHERE {_RULES[r.name][1]})" for r in applicable)
+    counts = ", ".join(f"count(*) FILTER (WHERE {_test(rule)})" for rule in applicable)
     values = con.execute(f"SELECT {counts} FROM loaded").fetchone() or ()
-    stats.removed = {rule.name: int(n) for rule, n in zip(applicable, values, strict=True)}
+    stats.left_out = {rule.name: int(n) for rule, n in zip(applicable, values, strict=True)}
+
+
+def _test(rule: sel.Rule) -> str:
+    """The rule's test on ``loaded`` (whose columns are the fields' last names)."""
+    return rule.test.format(column=rule.column)
 
 
 def _posts_view(rules: tuple[sel.Rule, ...], unavailable: tuple[str, ...]) -> str:
     """The posts the rules keep, as the selection SQL's ``posts``. The conditions are this
     module's constants, not user input."""
-    keep = [
-        f"NOT coalesce({_RULES[rule.name][1]}, false)"
-        for rule in rules
-        if rule.name not in unavailable
-    ]
+    keep = [f"NOT {_test(rule)}" for rule in rules if rule.name not in unavailable]
     where = " AND ".join(keep) or "true"
     return f"CREATE VIEW posts AS SELECT subreddit, title, score, author FROM loaded WHERE {where}"
 

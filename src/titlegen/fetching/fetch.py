@@ -62,7 +62,7 @@ class Summary:
     skipped: int | None = None  # malformed lines of a dump
     bytes_processed: int | None = None  # what BigQuery scanned (None: it did not say)
     bigquery: bool = False
-    removed: Mapping[str, int] = field(default_factory=dict)  # posts left out, by rule name
+    left_out: Mapping[str, int] = field(default_factory=dict)  # posts each rule matched
     unavailable: tuple[str, ...] = ()  # rules the source could not apply: it lacks the field
     spread: Spread | None = None
 
@@ -79,26 +79,31 @@ class Summary:
             f"Wrote {plural(self.titles, 'title')} from {plural(self.subreddits, 'subreddit')} "
             f"to {self.out} ({source})."
         ]
-        filters = describe_filters(self.removed, self.unavailable)
+        filters = describe_filters(self.left_out, self.unavailable)
         lines += [filters] if filters else []
         lines += [self.spread.describe()] if self.spread else []
         return "\n".join(lines)
 
 
-def describe_filters(removed: Mapping[str, int], unavailable: tuple[str, ...]) -> str:
-    """One sentence per kind: posts each rule left out, rules the source could not apply."""
+def describe_filters(left_out: Mapping[str, int], unavailable: tuple[str, ...]) -> str:
+    """A line for each kind: posts each rule left out, rules the source could not apply."""
     rules = {rule.name: rule for rule in sel.RULES}
-    parts = []
-    if removed:
-        counts = [f"{removed[name]:,} {rules[name].removed}" for name in removed]
-        parts.append(f"Left out posts: {'; '.join(counts)}.")
+    lines = []
+    if left_out:
+        lines.append(f"Left out posts: {_counts(left_out)}.")
     if unavailable:
         fields = ", ".join(
             rules[name].field if rules[name].field == name else f"{rules[name].field} ({name})"
             for name in unavailable
         )
-        parts.append(f"The source has no {fields}: those filters removed nothing.")
-    return " ".join(parts)
+        lines.append(f"The source has no {fields}: those filters removed nothing.")
+    return "\n".join(lines)
+
+
+def _counts(left_out: Mapping[str, int]) -> str:
+    """``14,689 marked over 18 (NSFW); 198 quarantined``: the posts each rule matched."""
+    rules = {rule.name: rule for rule in sel.RULES}
+    return "; ".join(f"{n:,} {rules[name].description}" for name, n in left_out.items())
 
 
 @dataclass(frozen=True)
@@ -166,14 +171,14 @@ def fetch_local(
             "No post of the source has a score: --min-score left out nothing, and each "
             "subreddit's titles were taken in alphabetical order."
         )
-    titles, spread = _write(rows, out, selection, stats.removed, on_warning)
+    titles, spread = _write(rows, out, selection, stats.left_out, on_warning)
     return Summary(
         out,
         titles,
         spread.subreddits,
         posts=stats.posts,
         skipped=stats.skipped,
-        removed=stats.removed,
+        left_out=stats.left_out,
         unavailable=stats.unavailable,
         spread=spread,
     )
@@ -208,14 +213,14 @@ def fetch_bigquery(
         max_bytes_billed=max_bytes_billed,
         timeout=timeout,
     )
-    titles, spread = _write(result.rows, out, selection, result.removed, on_warning)
+    titles, spread = _write(result.rows, out, selection, result.left_out, on_warning)
     return Summary(
         out,
         titles,
         spread.subreddits,
         bytes_processed=result.bytes_processed,
         bigquery=True,
-        removed=result.removed,
+        left_out=result.left_out,
         unavailable=result.unavailable,
         spread=spread,
     )
@@ -244,7 +249,7 @@ def _write(
     rows: pd.DataFrame,
     out: Path,
     selection: sel.Selection,
-    removed: Mapping[str, int],
+    left_out: Mapping[str, int],
     on_warning: Callable[[str], object] | None,
 ) -> tuple[int, Spread]:
     """Tidy ``rows``, drop the subreddits with fewer than ``selection.min_titles`` titles, and
@@ -257,7 +262,7 @@ def _write(
     if titles.empty:
         raise TitlegenError(
             "No titles matched the selection, so nothing was written: "
-            + _why_nothing(selection, removed, dropped=len(small))
+            + _why_nothing(selection, left_out, dropped=len(small))
         )
     missing = _missing_subreddits(selection, counts.index)
     if missing and on_warning:
@@ -279,7 +284,7 @@ def _write(
     return len(titles), spread
 
 
-def _why_nothing(selection: sel.Selection, removed: Mapping[str, int], dropped: int) -> str:
+def _why_nothing(selection: sel.Selection, left_out: Mapping[str, int], dropped: int) -> str:
     """The reason a selection gave no titles, and what to change."""
     if dropped:
         return f"every subreddit had fewer than --min-titles {selection.min_titles} titles."
@@ -287,13 +292,13 @@ def _why_nothing(selection: sel.Selection, removed: Mapping[str, int], dropped: 
         names = ", ".join(selection.subreddits)
         return f"the source has no titles for --subreddit {names} (check the names)."
     reason = f"no subreddit has a post scoring at least --min-score {selection.min_score}"
-    left_out = {name: n for name, n in removed.items() if n}
-    if not left_out:
+    matched = {name: n for name, n in left_out.items() if n}
+    if not matched:
         return f"{reason}: try a lower --min-score."
-    rules = {rule.name: rule for rule in sel.RULES}
-    counts = "; ".join(f"{n:,} {rules[name].removed}" for name, n in left_out.items())
-    hint = " (--include-nsfw keeps posts marked over 18)" if "over_18" in left_out else ""
-    return f"{reason} among the posts the safe defaults kept (they left out {counts}){hint}."
+    hint = " (--include-nsfw keeps posts marked over 18)" if "over_18" in matched else ""
+    return (
+        f"{reason} among the posts the safe defaults kept (they left out {_counts(matched)}){hint}."
+    )
 
 
 def _missing_subreddits(selection: sel.Selection, found: Iterable[str]) -> list[str]:

@@ -37,7 +37,7 @@ _QUERIES = Path(__file__).resolve().parents[3] / "queries"  # a source checkout'
 
 @dataclass(frozen=True)
 class Rule:
-    """A safe-default filter: posts for which ``field`` is set are left out.
+    """A safe-default filter: posts whose ``field`` passes ``test`` are left out.
 
     A source without ``field`` (an old dump, a table without the column) cannot apply the rule;
     it then removes nothing and ``fetch`` says so.
@@ -45,16 +45,30 @@ class Rule:
 
     name: str  # as reported and as the key of the counts
     field: str  # the post's field, as in Reddit's JSON (``_meta.was_deleted_later`` is nested)
-    removed: str  # "N posts {removed}" in the summary
+    kind: str  # its type: "BOOLEAN" or "VARCHAR" (BigQuery: BOOL, STRING)
+    # When a post is left out, in SQL that BigQuery and duckdb both read; {column} is the
+    # column. Never NULL: a post without the field is kept. A text is "set" when not empty.
+    test: str
+    description: str  # what its posts are, in the summary: "N posts {description}"
+
+    @property
+    def column(self) -> str:
+        """The field's last name: the column of a flat table (``was_deleted_later``)."""
+        return self.field.rsplit(".", 1)[-1]
 
 
+_FLAG = "{column} IS TRUE"
+_SET = "COALESCE({column}, '') <> ''"
 RULES = (
-    Rule("over_18", "over_18", "marked over 18 (NSFW)"),
-    Rule("quarantined", "quarantine", "quarantined"),
-    Rule("removed", "removed_by_category", "removed (by moderators, Reddit or their authors)"),
-    Rule("deleted_later", "_meta.was_deleted_later", "deleted later by their authors"),
-    Rule("not_public", "subreddit_type", "from subreddits that are not public"),
-)
+    Rule("over_18", "over_18", "BOOLEAN", _FLAG, "marked over 18 (NSFW)"),
+    Rule("quarantined", "quarantine", "BOOLEAN", _FLAG, "quarantined"),
+    Rule("removed", "removed_by_category", "VARCHAR", _SET,
+         "removed (by moderators, Reddit or their authors)"),
+    Rule("deleted_later", "_meta.was_deleted_later", "BOOLEAN", _FLAG,
+         "deleted later by their authors"),
+    Rule("not_public", "subreddit_type", "VARCHAR",
+         "COALESCE({column}, '') NOT IN ('', 'public')", "from subreddits that are not public"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
