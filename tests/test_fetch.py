@@ -171,7 +171,9 @@ def test_options_select_the_same_rows_on_both_paths(case, bigquery_table, tmp_pa
 
 def test_bundled_sample_is_the_same_on_bigquery_and_locally(bigquery_table, tmp_path):
     posts = [json.loads(line) for line in (SAMPLE / "RS_2019-08_sample.jsonl").open()]
-    bigquery_table(posts, name="fh-bigquery.reddit_posts.2019_08")
+    # The sample has the safe defaults' fields of 2019 (not _meta): the table has them too.
+    columns = ("over_18", "quarantine", "removed_by_category", "subreddit_type")
+    bigquery_table(posts, name="fh-bigquery.reddit_posts.2019_08", columns=columns)
 
     remote = run("fetch", "-o", str(tmp_path / "bq.csv"))  # the default: --month 2019_08
     local = run("fetch", "--source", str(SAMPLE), "-o", str(tmp_path / "local.csv"))
@@ -180,6 +182,13 @@ def test_bundled_sample_is_the_same_on_bigquery_and_locally(bigquery_table, tmp_
     assert "fh-bigquery.reddit_posts.2019_08" in remote.output
     assert local.exit_code == 0, local.output
     assert (tmp_path / "bq.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    left_out = (
+        "Left out posts: 3 marked over 18 (NSFW); 1 quarantined; 2 removed (by moderators, "
+        "Reddit or their authors); 1 from subreddits that are not public.\n"
+        "The source has no _meta.was_deleted_later (deleted_later): those filters removed "
+        "nothing.\n"
+    )
+    assert left_out in remote.output and left_out in local.output
     pairs = read_pairs(tmp_path / "local.csv")
     per_subreddit = {s: sum(1 for sub, _ in pairs if sub == s) for s, _ in pairs}
     assert len(per_subreddit) >= 12 and "me_irl" not in per_subreddit

@@ -58,7 +58,29 @@ def post(rng: random.Random, subreddit: str, title: str, pools: dict[str, list[s
         "num_comments": rng.randrange(0, 400),
         "is_self": subreddit in ("AskReddit", "NoStupidQuestions", "personalfinance"),
         "permalink": f"/r/{subreddit}/comments/{post_id}/",
+        # What 2019's dumps record for the safe defaults (they have no _meta: that is Arctic
+        # Shift's, from 2023): none of these posts is left out by them.
+        "over_18": False,
+        "quarantine": False,
+        "removed_by_category": None,
+        "subreddit_type": "public",
     }
+
+
+# Posts the safe defaults leave out, one or more per rule, so `make demo` shows them at work.
+# Original text written for titlegen, like the rest.
+LEFT_OUT = [
+    ("Jokes", "A joke far too rude for the front page", {"over_18": True}),
+    ("AskReddit", "What is the most embarrassing thing that happened on a date?",
+     {"over_18": True}),
+    ("gaming", "Mature-rated mod pack for the new space RPG", {"over_18": True}),
+    ("strangetheories", "They changed the clocks again and nobody noticed",
+     {"quarantine": True}),
+    ("worldnews", "Unverified rumour about a famous singer spreads online",
+     {"removed_by_category": "moderator"}),
+    ("aww", "Click here for free puppies, limited offer!!!", {"removed_by_category": "reddit"}),
+    ("clubhouse", "Notes from our members-only meetup", {"subreddit_type": "private"}),
+]  # fmt: skip
 
 
 def main() -> None:
@@ -67,6 +89,9 @@ def main() -> None:
     pools = {sub: [author_name(rng) for _ in range(size)] for sub, size in AUTHOR_POOL.items()}
     posts = [post(rng, subreddit, title, pools) for subreddit, title in pairs]
     rng.shuffle(posts)  # a dump is in time order, not grouped by subreddit
+    extra = random.Random(14)  # its own generator: the posts above stay as they were
+    pools |= {sub: [author_name(extra)] for sub, _, _ in LEFT_OUT if sub not in pools}
+    posts += [post(extra, sub, title, pools) | flags for sub, title, flags in LEFT_OUT]
     posts.sort(key=lambda p: p["created_utc"])
     with OUT.open("w", encoding="utf-8") as out:
         for p in posts:
