@@ -354,6 +354,8 @@ def test_a_table_with_only_subreddit_and_title_gives_what_a_dump_gives(bqemu_cli
     assert by_dump.exit_code == 0, by_dump.output
     assert remote.read_bytes() == local.read_bytes()
     assert len(remote.read_text(encoding="utf-8").splitlines()) == 7
+    warning = "No post of the source has a score: --min-score left out nothing"
+    assert warning in by_query.output and warning in by_dump.output
 
 
 def test_a_table_without_titles_is_one_sentence(bqemu_client, tmp_path):

@@ -51,6 +51,7 @@ class Result:
     bytes_processed: int | None
     left_out: dict[str, int] = field(default_factory=dict)  # posts each filter rule matched
     unavailable: tuple[str, ...] = ()  # rules the table cannot apply (it lacks the column)
+    no_score: bool = False  # no table has a score column
 
 
 def price(nbytes: int) -> float:
@@ -71,6 +72,7 @@ class Query:
     parameters: dict[str, Any]
     applied: tuple[str, ...] = ()  # rules applied on at least one table, RULES order
     unavailable: tuple[str, ...] = ()  # rules no table has the column for
+    no_score: bool = False  # no table has a score column: --min-score can leave out nothing
 
 
 def posts_sql(
@@ -166,16 +168,19 @@ def build_query(
         )
     applied: tuple[str, ...] = ()
     unavailable: tuple[str, ...] = ()
+    no_score = False
     if uses_posts:
         if schemas is None:
             raise ValueError("build_query needs schemas() for a query that reads ${posts}")
-        posts, applied, unavailable = posts_sql(schemas(), selection.rules)
+        found = schemas()
+        posts, applied, unavailable = posts_sql(found, selection.rules)
+        no_score = not any(_has(schema, "score") for schema in found.values())
         sql = sql.replace(POSTS_PLACEHOLDER, posts)
     if sel.TABLE_PLACEHOLDER in sql:
         sql = sel.render(sql, tables[0])
     used = sel.parameters_used(sql)
     parameters = {k: v for k, v in selection.parameters().items() if k in used}
-    return Query(sql, parameters, applied, unavailable)
+    return Query(sql, parameters, applied, unavailable, no_score)
 
 
 def _read_sql(query_file: Path | None) -> str:
@@ -264,7 +269,7 @@ def fetch(
         left_out = _left_out(rows, query.applied)
         rows = rows.drop(columns=[c for c in rows.columns if c.startswith(LEFT_OUT)])
         rows = rows[rows["subreddit"].notna()]  # the counts' own row when nothing was selected
-        return Result(rows, job.total_bytes_processed, left_out, query.unavailable)
+        return Result(rows, job.total_bytes_processed, left_out, query.unavailable, query.no_score)
 
 
 def _left_out(rows: pd.DataFrame, applied: Sequence[str]) -> dict[str, int]:

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+NO_SCORE = (
+    "No post of the source has a score: --min-score left out nothing, and each subreddit's "
+    "titles were taken in alphabetical order."
+)
+
+
 @dataclass(frozen=True)
 class Spread:
     """Titles per subreddit in what was written, and what ``--min-titles`` dropped."""
@@ -167,10 +173,7 @@ def fetch_local(
                 f"{path} ended early (an incomplete download?); used the posts before the cut."
             )
     if stats.no_score and on_warning:
-        on_warning(
-            "No post of the source has a score: --min-score left out nothing, and each "
-            "subreddit's titles were taken in alphabetical order."
-        )
+        on_warning(NO_SCORE)
     titles, spread = _write(rows, out, selection, stats.left_out, on_warning)
     return Summary(
         out,
@@ -213,6 +216,8 @@ def fetch_bigquery(
         max_bytes_billed=max_bytes_billed,
         timeout=timeout,
     )
+    if result.no_score and on_warning:
+        on_warning(NO_SCORE)
     titles, spread = _write(result.rows, out, selection, result.left_out, on_warning)
     return Summary(
         out,
