@@ -33,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date
@@ -143,16 +144,26 @@ def make_data(posts: int) -> tuple[Path, Path]:
     subprocess.run([PYTHON, str(ROOT / "benchmarks" / "dump_data.py"), str(posts), str(jsonl)],
                    check=True)  # fmt: skip
     log(f"Compressing it as the monthly dumps are (zstd -3 --long=31, piped)... -> {zst.name}")
-    with jsonl.open("rb") as source, zst.open("wb") as target:
+    # Each file is written under a temporary name and renamed: a killed run leaves no partial
+    # file that the next run would take for a whole one.
+    part = zst.with_name(zst.name + ".part")
+    with jsonl.open("rb") as source, part.open("wb") as target:
         subprocess.run(["zstd", "-3", "--long=31", "-q", "-c"], stdin=source, stdout=target,
                        check=True)  # fmt: skip
+    part.replace(zst)
     log(f"Copying it to Parquet (duckdb, zstd compression)... -> {parquet.name}")
     import duckdb
 
+    part = parquet.with_name(parquet.name + ".part")
+
+    def quoted(path: Path) -> str:  # a SQL string literal (COPY takes no parameters)
+        return "'" + str(path).replace("'", "''") + "'"
+
     duckdb.connect().execute(
-        f"COPY (SELECT * FROM read_ndjson('{jsonl}', sample_size=-1)) TO '{parquet}' "
+        f"COPY (SELECT * FROM read_ndjson({quoted(jsonl)}, sample_size=-1)) TO {quoted(part)} "
         "(FORMAT parquet, COMPRESSION zstd)"
     )
+    part.replace(parquet)
     jsonl.unlink()
     return zst, parquet
 
@@ -163,7 +174,9 @@ def make_data(posts: int) -> tuple[Path, Path]:
 def measure(command: list[str]) -> dict:
     """Wall and CPU time of ``command`` and its children; peak RSS summed over the tree."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr goes to a file, not a pipe: a full pipe would block the child while we wait.
+    errors_file = tempfile.TemporaryFile()  # noqa: SIM115  # closed once read, below
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors_file)
     peak = [0, 0]  # the whole tree; all but the zstd program (titlegen's own Python)
     done = threading.Event()
 
@@ -184,7 +197,9 @@ def measure(command: list[str]) -> dict:
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
-    errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    with errors_file:
+        errors_file.seek(0)
+        errors = errors_file.read().decode(errors="replace")
     if status:
         raise SystemExit(f"{command} failed:\n{errors[-2000:]}")
     return {
